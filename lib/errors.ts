@@ -97,3 +97,19 @@ export class InvalidStateError extends WebSocketError {
     super('ERR_WS_INVALID_STATE', message);
   }
 }
+
+/**
+ * Thrown by a WebSocket's async iterator when the connection ended without a
+ * clean closing handshake (peer vanished, protocol error, keepalive timeout).
+ */
+export class ConnectionClosedError extends WebSocketError {
+  /** The close code reported for the connection (1006 when no close frame was exchanged). */
+  readonly closeCode: number;
+  readonly reason: string;
+
+  constructor(closeCode: number, reason: string) {
+    super('ERR_WS_CLOSED', `WebSocket closed without a clean closing handshake (code ${closeCode}${reason ? `: ${reason}` : ''})`);
+    this.closeCode = closeCode;
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * rfcws: a zero-dependency WebSocket implementation (RFC 6455, RFC 7692) on
+ * Node's raw net/tls sockets.
+ *
+ * ```ts
+ * import { WebSocketServer, connect } from 'rfcws';
+ * ```
+ * @packageDocumentation
+ */
+export { WebSocket, DEFAULT_OPTIONS } from './websocket.js';
+export type { WebSocketOptions, SendOptions, SendData } from './websocket.js';
+export type { Message } from './iterator.js';
+export { WebSocketServer } from './server.js';
+export type { ServerOptions, UpgradeRequest, AuthorizeResult } from './server.js';
+export { connect } from './client.js';
+export type { ClientOptions } from './client.js';
+export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+export {
+  WebSocketError,
+  ProtocolError,
+  HandshakeError,
+  UpgradeRejection,
+  InvalidArgumentError,
+  InvalidStateError,
+  ConnectionClosedError,
+} from './errors.js';
+export type { UpgradeResponseDetails } from './errors.js';

@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net';
+
+/** What a transport reports to the connection that owns it. */
+export interface TransportListener {
+  /** Bytes received from the peer. */
+  onData(chunk: Buffer): void;
+  /** The write buffer fell back under its high-water mark. */
+  onDrain(): void;
+  /** A socket error (reset, TLS failure...). `onClose` follows. */
+  onError(err: Error): void;
+  /** The byte stream is closed in both directions; nothing more will happen. */
+  onClose(): void;
+}
+
+/**
+ * Binds a WebSocket connection to a `net.Socket` / `tls.TLSSocket` after the
+ * HTTP/1.1 upgrade. Writes issued in the same tick are batched: the socket is
+ * corked on the first one and uncorked on the next tick, so many small frames
+ * leave in one writev instead of one syscall each.
+ */
+export class SocketTransport {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  private readonly socket: Socket;
+  private readonly listener: TransportListener;
+  private corked = false;
+  private readingPaused = false;
+  private closed = false;
+
+  constructor(socket: Socket, listener: TransportListener) {
+    this.socket = socket;
+    this.listener = listener;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('data', (chunk: Buffer) => listener.onData(chunk));
+    socket.on('drain', () => listener.onDrain());
+    socket.on('error', (err: Error) => listener.onError(err));
+    socket.on('close', () => {
+      this.closed = true;
+      listener.onClose();
+    });
+    // The handshake code may have paused the socket while handing it over.
+    socket.resume();
+    // A peer may vanish during the handover: 'close' then already fired.
+    if (socket.closed) queueMicrotask(() => this.closeLate());
+  }
+
+  /** Queue chunks for the wire, in order, without concatenating them. */
+  write(chunks: Buffer[]): void {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed || socket.writableEnded) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
+  }
+
+  /** Bytes written but not yet flushed to the kernel. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  /** True while the socket's write buffer is above its high-water mark. */
+  get writableNeedDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    this.socket.resume();
+  }
+
+  /** Send FIN once everything queued is flushed (TCP half-close). */
+  end(): void {
+    if (this.corked) this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  /** Drop the connection at once (RST-like from our side; pending writes are lost). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    // cork() may have been called more than once by other writers; drain them all.
+    while (this.socket.writableCorked > 0) this.socket.uncork();
+  }
+
+  private closeLate(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listener.onClose();
+  }
+}
+
+function uncork(transport: SocketTransport): void {
+  transport.flush();
+}
