@@ -1,0 +1,420 @@
+/**
+ * The RFC 6455 state machine, sans I/O: received bytes in -> handler events
+ * out; send/ping/pong/close in -> bytes out through handler.write. No sockets,
+ * timers or promises: the transport (lib/transport) owns those.
+ */
+import { InvalidArgumentError, InvalidStateError, ProtocolError } from '../errors.js';
+import { closeCodePayload, decodeClosePayload, encodeClosePayload } from './close.js';
+import {
+  DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, FIN, MAX_CONTROL_PAYLOAD, OP_BINARY, OP_CLOSE, OP_CONTINUATION,
+  OP_PING, OP_PONG, OP_TEXT, RSV1,
+} from './constants.js';
+import type { MessageTransform } from './extension.js';
+import { FrameParser, HALT_BUSY, HALT_PAUSED, type FrameSink } from './frame-parser.js';
+import { encodeFrame } from './frame-writer.js';
+import { isValidUtf8 } from './utf8.js';
+
+/** What a Connection reports to its owner (the transport / WebSocket class). */
+export interface ConnectionHandler {
+  /** Bytes to put on the wire, in order. Called synchronously from send/ping/close/receive.
+   *  Chunks may reference user buffers (unmasked server frames): write them, don't keep them. */
+  write(chunks: Buffer[]): void;
+  /** A complete, validated message (text is valid UTF-8, delivered as a Buffer). */
+  message(data: Buffer, isBinary: boolean): void;
+  /** A ping arrived (the pong has already been written if autoPong). */
+  ping(payload: Buffer): void;
+  /** A pong arrived. */
+  pong(payload: Buffer): void;
+  /** The peer's close frame arrived and was valid. code 1005 + '' when it had no payload. If we
+   *  had not sent a close yet, the echo close (same code; empty payload if peer sent none) has
+   *  already been written (or queued behind pending compressed sends). After this the
+   *  connection ignores any further input. */
+  closeFrame(code: number, reason: string): void;
+  /** The peer violated the protocol or a limit (or local compression failed: 1011). A close
+   *  frame with err.closeCode was written (unless one was already written); input processing
+   *  has stopped. The transport closes TCP. */
+  fail(err: ProtocolError): void;
+}
+
+/** Options of a Connection. */
+export interface ConnectionOptions {
+  /** 'server' expects masked frames and sends unmasked ones; 'client' the reverse. */
+  role: 'server' | 'client';
+  /** Max message size in bytes (all fragments; inflated size when compressed). Default 100 MiB.
+   *  Exceeding it fails the connection with 1009 before the payload is buffered. */
+  maxPayload?: number;
+  /** Max frames per message. Default 2^20 (Autobahn 9.3.1 sends 65,536). Exceeding it: 1009. */
+  maxFragments?: number;
+  /** Negotiated per-message transform (permessage-deflate) or null. Enables RSV1. */
+  transform?: MessageTransform | null;
+  /** Answer pings automatically (default true). */
+  autoPong?: boolean;
+}
+
+/** Options of {@link Connection.send}. */
+export interface SendOptions {
+  /** false: more fragments of this message follow (streamed send). Default true. */
+  fin?: boolean;
+  /** Compress with the transform (default true when one exists). Decided by the first fragment. */
+  compress?: boolean;
+}
+
+type SendCallback = (err?: Error) => void;
+
+/** One frame waiting behind a pending compression. */
+interface OutFrame {
+  b0: number;
+  payload: Buffer | null;
+  /** Bytes counted in pendingSendBytes (input size for data frames, 0 for control). */
+  size: number;
+  ready: boolean;
+  err: Error | null;
+  cb: SendCallback | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One WebSocket connection's protocol state (RFC 6455 sections 5-7).
+ *
+ * Decisions worth knowing:
+ * - send() after close()/a received close/fail()/destroy(): InvalidStateError, passed to `cb`
+ *   when one is given (synchronously), thrown otherwise.
+ * - ping()/pong() after our close are silently dropped (nothing may follow a close frame).
+ * - After close() the connection keeps parsing and delivering until the peer's close (half-close).
+ * - `bufferedAmount` counts received bytes not yet parsed; bytes of a partly received message
+ *   are not counted (they cannot be released by pausing, so counting them could deadlock a
+ *   transport that stops reading above a mark).
+ */
+export class Connection implements FrameSink {
+  private readonly handler: ConnectionHandler;
+  private readonly parser: FrameParser;
+  private readonly transform: MessageTransform | null;
+  private readonly autoPong: boolean;
+  private readonly maskOut: boolean;
+
+  private _closeSent = false;
+  private closeWritten = false;
+  private _closeReceived = false;
+  private _failed = false;
+  private destroyed = false;
+
+  // Outgoing streamed message state.
+  private outOpen = false;
+  private outCompressed = false;
+
+  // Frames held back behind a pending compression, in send order.
+  private queue: Array<OutFrame | undefined> = [];
+  private qHead = 0;
+  private _pendingSendBytes = 0;
+  private flushing = false;
+  private queuedPong: OutFrame | null = null;
+
+  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
+    if (options.role !== 'server' && options.role !== 'client') {
+      throw new InvalidArgumentError(`role must be 'server' or 'client', not ${String(options.role)}`);
+    }
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    if (typeof maxPayload !== 'number' || !(maxPayload >= 0)) {
+      throw new InvalidArgumentError('maxPayload must be a number >= 0 (Infinity for no limit)');
+    }
+    if (typeof maxFragments !== 'number' || !(maxFragments >= 1)) {
+      throw new InvalidArgumentError('maxFragments must be a number >= 1 (Infinity for no limit)');
+    }
+    this.handler = handler;
+    this.transform = options.transform ?? null;
+    this.autoPong = options.autoPong !== false;
+    this.maskOut = options.role === 'client';
+    this.parser = new FrameParser(this, {
+      expectMasked: options.role === 'server',
+      maxPayload,
+      maxFragments,
+      allowRsv1: this.transform !== null,
+    });
+  }
+
+  /** Feed received bytes (any chunking). May call handler methods synchronously. */
+  receive(chunk: Buffer): void {
+    this.parser.push(chunk);
+  }
+
+  /** Stop parsing/delivering; received bytes are kept. */
+  pause(): void {
+    this.parser.halt |= HALT_PAUSED;
+  }
+
+  /** Continue parsing (synchronously) after pause(). */
+  resume(): void {
+    const parser = this.parser;
+    if ((parser.halt & HALT_PAUSED) === 0) return;
+    parser.halt &= ~HALT_PAUSED;
+    if (parser.halt === 0) parser.run();
+  }
+
+  /** Whether pause() is in effect. */
+  get paused(): boolean {
+    return (this.parser.halt & HALT_PAUSED) !== 0;
+  }
+
+  /** Received bytes not yet parsed (see the class comment). */
+  get bufferedAmount(): number {
+    return this.parser.bufferedAmount;
+  }
+
+  /** Whether our close frame was sent or queued (close(), echo, or fail()). */
+  get closeSent(): boolean {
+    return this._closeSent;
+  }
+
+  /** Whether the peer's valid close frame arrived. */
+  get closeReceived(): boolean {
+    return this._closeReceived;
+  }
+
+  /** Whether the connection was failed (protocol error, limit, compression error). */
+  get failed(): boolean {
+    return this._failed;
+  }
+
+  /** Bytes accepted by send() but not yet written (waiting behind compression). */
+  get pendingSendBytes(): number {
+    return this._pendingSendBytes;
+  }
+
+  /**
+   * Send a data frame/message. fin=false starts/continues a streamed message (the first frame
+   * gets the opcode from isBinary, later ones are continuations). Compressed sends complete
+   * asynchronously but everything sent later stays behind them. `cb` fires once the frame
+   * bytes were handed to handler.write, or with an error. Don't modify `data` before then.
+   */
+  send(data: Buffer, isBinary: boolean, opts?: SendOptions, cb?: SendCallback): void {
+    if (this._closeSent || this.destroyed) {
+      const err = new InvalidStateError(
+        this.destroyed ? 'Cannot send: the connection is destroyed' : 'Cannot send after the close frame was sent',
+      );
+      if (cb) {
+        cb(err);
+        return;
+      }
+      throw err;
+    }
+    const fin = opts?.fin !== false;
+    let b0: number;
+    let compress: boolean;
+    if (this.outOpen) {
+      b0 = OP_CONTINUATION;
+      compress = this.outCompressed;
+    } else {
+      b0 = isBinary ? OP_BINARY : OP_TEXT;
+      compress = this.transform !== null && opts?.compress !== false;
+      this.outCompressed = compress;
+      if (compress) b0 |= RSV1;
+    }
+    if (fin) b0 |= FIN;
+    this.outOpen = !fin;
+    if (compress) this.sendCompressed(b0, data, fin, cb);
+    else this.emit(b0, data, data.length, cb);
+  }
+
+  /** Send a ping (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close. */
+  ping(payload: Buffer = EMPTY): void {
+    this.control(OP_PING, payload);
+  }
+
+  /** Send a pong (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close. */
+  pong(payload: Buffer = EMPTY): void {
+    this.control(OP_PONG, payload);
+  }
+
+  /**
+   * Write a close frame (once; later calls are no-ops). code undefined => empty payload.
+   * Throws InvalidArgumentError on an invalid code (allowed: 1000-1003, 1007-1014, 3000-4999),
+   * a reason without a code, or a reason over 123 bytes of UTF-8.
+   */
+  close(code?: number, reason?: string): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this._closeSent || this.destroyed) return;
+    this._closeSent = true;
+    this.emit(FIN | OP_CLOSE, payload, 0, undefined);
+  }
+
+  /** Release the transform and stop everything; queued sends get an InvalidStateError. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.parser.stop();
+    this.transform?.dispose();
+    failCallbacks(this.takeQueue(), new InvalidStateError('The connection was destroyed before the frame was written'));
+  }
+
+  // ---- FrameSink (called by the parser) ----
+
+  /** @internal */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.handler.message(data, isBinary);
+  }
+
+  /** @internal */
+  onControl(opcode: number, payload: Buffer): void {
+    if (opcode === OP_PING) {
+      if (this.autoPong && !this._closeSent) {
+        // While a pong still waits behind a compression, answer only the
+        // latest ping (RFC 6455 5.5.3): a ping flood cannot grow the queue.
+        if (this.queuedPong !== null) this.queuedPong.payload = payload;
+        else this.queuedPong = this.emit(FIN | OP_PONG, payload, 0, undefined);
+      }
+      this.handler.ping(payload);
+    } else if (opcode === OP_PONG) {
+      this.handler.pong(payload);
+    } else {
+      this.onClose(payload);
+    }
+  }
+
+  /** @internal */
+  onCompressedFrame(data: Buffer, fin: boolean, isBinary: boolean): void {
+    const parser = this.parser;
+    // Later frames (data and control) wait until this one is inflated, so
+    // messages and events stay in wire order and zlib's queue stays short.
+    parser.halt |= HALT_BUSY;
+    this.transform!.decompress(data, fin, (err, out) => {
+      if (this._failed || this.destroyed) return;
+      if (err) {
+        this.failWith(err instanceof ProtocolError ? err : new ProtocolError(1007, `Inflating a message failed: ${err.message}`));
+        return;
+      }
+      const msg = fin ? (out ?? EMPTY) : null;
+      if (msg !== null && !isBinary && !isValidUtf8(msg)) {
+        this.failWith(new ProtocolError(1007, 'Invalid UTF-8 in a text message'));
+        return;
+      }
+      // Cleared before delivering so that a throwing handler cannot wedge the parser.
+      parser.halt &= ~HALT_BUSY;
+      if (msg !== null) this.handler.message(msg, isBinary);
+      if (parser.halt === 0) parser.run();
+    });
+  }
+
+  /** @internal */
+  onParseError(err: ProtocolError): void {
+    this.failWith(err);
+  }
+
+  // ---- internals ----
+
+  private onClose(payload: Buffer): void {
+    let code: number;
+    let reason: string;
+    try {
+      ({ code, reason } = decodeClosePayload(payload));
+    } catch (err) {
+      this.failWith(err as ProtocolError);
+      return;
+    }
+    this._closeReceived = true;
+    this.parser.stop();
+    if (!this._closeSent) {
+      this._closeSent = true;
+      this.emit(FIN | OP_CLOSE, code === 1005 ? EMPTY : closeCodePayload(code), 0, undefined);
+    }
+    this.handler.closeFrame(code, reason);
+  }
+
+  private control(opcode: number, payload: Buffer): void {
+    if (payload.length > MAX_CONTROL_PAYLOAD) {
+      throw new InvalidArgumentError(`Control frame payload is ${payload.length} bytes; the limit is 125`);
+    }
+    if (this._closeSent || this.destroyed) return;
+    this.emit(FIN | opcode, payload, 0, undefined);
+  }
+
+  /** Write a frame now (returns null), or queue it behind a pending compression (returns it). */
+  private emit(b0: number, payload: Buffer, size: number, cb: SendCallback | undefined): OutFrame | null {
+    if (this.qHead === this.queue.length) {
+      if ((b0 & 0x0f) === OP_CLOSE) this.closeWritten = true;
+      this.handler.write(encodeFrame(b0, payload, this.maskOut));
+      if (cb) cb();
+      return null;
+    }
+    const item: OutFrame = { b0, payload, size, ready: true, err: null, cb };
+    this.queue.push(item);
+    this._pendingSendBytes += size;
+    return item;
+  }
+
+  private sendCompressed(b0: number, data: Buffer, fin: boolean, cb: SendCallback | undefined): void {
+    const item: OutFrame = { b0, payload: null, size: data.length, ready: false, err: null, cb };
+    this.queue.push(item);
+    this._pendingSendBytes += data.length;
+    this.transform!.compress(data, fin, (err, out) => {
+      if (this.destroyed || this._failed) return;
+      item.ready = true;
+      item.err = err;
+      item.payload = out ?? EMPTY;
+      this.flush();
+    });
+  }
+
+  /** Write every ready frame at the head of the queue. */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      const queue = this.queue;
+      while (this.qHead < queue.length) {
+        const item = queue[this.qHead]!;
+        if (!item.ready) break;
+        queue[this.qHead++] = undefined;
+        this._pendingSendBytes -= item.size;
+        if (item.err) {
+          const err = item.err;
+          if (item.cb) item.cb(err);
+          this.failWith(new ProtocolError(1011, `Compressing a message failed: ${err.message}`));
+          return;
+        }
+        if ((item.b0 & 0x0f) === OP_CLOSE) this.closeWritten = true;
+        if (item === this.queuedPong) this.queuedPong = null;
+        this.handler.write(encodeFrame(item.b0, item.payload!, this.maskOut));
+        if (item.cb) item.cb();
+        if (this.destroyed || this._failed) return;
+      }
+      if (this.qHead === queue.length) {
+        queue.length = 0;
+        this.qHead = 0;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Empty the send queue; returns the frames that were still waiting. */
+  private takeQueue(): OutFrame[] {
+    const pending = this.queue.slice(this.qHead) as OutFrame[];
+    this.queue = [];
+    this.qHead = 0;
+    this._pendingSendBytes = 0;
+    this.queuedPong = null;
+    return pending;
+  }
+
+  private failWith(err: ProtocolError): void {
+    if (this._failed || this.destroyed) return;
+    this._failed = true;
+    this._closeSent = true;
+    this.parser.stop();
+    // Frames still waiting for compression are dropped, so the close goes out now.
+    const pending = this.takeQueue();
+    if (!this.closeWritten) {
+      this.closeWritten = true;
+      this.handler.write(encodeFrame(FIN | OP_CLOSE, closeCodePayload(err.closeCode), this.maskOut));
+    }
+    this.transform?.dispose();
+    this.handler.fail(err);
+    failCallbacks(pending, err);
+  }
+}
+
+function failCallbacks(frames: OutFrame[], err: Error): void {
+  for (const f of frames) if (f.cb) f.cb(err);
+}
