@@ -1,0 +1,152 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { HandshakeError } from './errors.js';
+import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import { planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
+import { checkSwitchingResponse } from './handshake/client-response.js';
+import { deflateOptions } from './handshake/extensions.js';
+import { HeadParseError, HeadParser, type ResponseHead } from './handshake/head-parser.js';
+import { HeaderList } from './handshake/headers.js';
+import {
+  CLIENT_HEAD_LIMITS,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  ERROR_BODY_TIMEOUT,
+  MAX_ERROR_BODY,
+  positiveInteger,
+  resolveLimits,
+  type HeadLimits,
+} from './handshake/limits.js';
+import { readHead } from './handshake/read-head.js';
+import { collectBody } from './handshake/response-body.js';
+import { reasonPhrase } from './handshake/response.js';
+import { DEFAULT_OPTIONS, WebSocket, type WebSocketOptions } from './websocket.js';
+
+/** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
+export interface ClientOptions extends WebSocketOptions {
+  /** Subprotocols to offer, in preference order (HTTP tokens, unique). */
+  protocols?: string[];
+  /** Extra request headers. Names must be tokens; values must not contain CR, LF or controls. */
+  headers?: Record<string, string>;
+  /** Origin header to send (browsers always do; servers may check it). */
+  origin?: string;
+  /** Milliseconds for connect + TLS + the server's response head (default 10 000). */
+  handshakeTimeout?: number;
+  /** Offer permessage-deflate (RFC 7692). Default false. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Largest response head in bytes (default 16 KiB). */
+  maxHeadSize?: number;
+  /** Most response header fields (default 128). */
+  maxHeaders?: number;
+  /** Longest response header line in bytes (default 8 KiB). */
+  maxHeaderLineLength?: number;
+  /** wss:// only: passed to `tls.connect` (ca, cert, key, rejectUnauthorized, servername...). SNI defaults to the URL's host unless it is an IP. */
+  tls?: tls.ConnectionOptions;
+}
+
+/**
+ * Open a WebSocket connection (RFC 6455 §4.1) to a ws:// or wss:// URL
+ * (http:// and https:// are accepted as synonyms). Resolves with an open
+ * {@link WebSocket}.
+ *
+ * Rejects with InvalidArgumentError (bad URL, header, subprotocol: before
+ * dialing) or HandshakeError whose `code` says what failed:
+ * ERR_WS_CONNECT (network/TLS error, or closed before the answer; `cause` set),
+ * ERR_WS_HANDSHAKE_TIMEOUT, ERR_WS_UPGRADE_STATUS (answered, but not with 101:
+ * `status`, `headers` and up to 4 KiB of `body` are attached),
+ * ERR_WS_RESPONSE_TOO_LARGE, ERR_WS_INVALID_RESPONSE, ERR_WS_INVALID_ACCEPT,
+ * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH.
+ */
+export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
+  const limits = resolveLimits(options, CLIENT_HEAD_LIMITS);
+  const timeout =
+    options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
+  const plan = planClientRequest(url, {
+    protocols: options.protocols,
+    headers: options.headers,
+    origin: options.origin,
+    deflate: deflateOptions(options.perMessageDeflate),
+  });
+  return dial(plan, options, limits, timeout);
+}
+
+function dial(plan: ClientRequestPlan, options: ClientOptions, limits: HeadLimits, timeout: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = plan.secure
+      ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
+      : net.connect({ host: plan.host, port: plan.port });
+    let settled = false;
+    let stopReading: (() => void) | null = null;
+    const fail = (err: HandshakeError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stopReading?.();
+      socket.destroy();
+      reject(err);
+    };
+    const onError = (err: Error): void => {
+      fail(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
+    };
+    const timer = setTimeout(() => {
+      fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within ${timeout} ms`));
+    }, timeout);
+    socket.on('error', onError);
+    socket.write(plan.request);
+
+    // A refusal: keep the status and headers, and read the start of the body so callers can show or act on it.
+    const refused = (head: ResponseHead, headers: HeaderList, rest: Buffer): void => {
+      clearTimeout(timer);
+      // A reset after the answer only ends the body early; the refusal is what matters.
+      socket.off('error', onError);
+      socket.on('error', () => {});
+      collectBody(socket, head.status, headers, rest, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {
+        const text = head.statusText || reasonPhrase(head.status);
+        fail(
+          new HandshakeError(
+            'ERR_WS_UPGRADE_STATUS',
+            `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`,
+            { status: head.status, headers: headers.toRecord(), body },
+          ),
+        );
+      });
+    };
+
+    stopReading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
+      stopReading = null;
+      if (err !== null) {
+        if (!(err instanceof HeadParseError)) return onError(err);
+        const tooLarge = err.reason !== 'malformed';
+        return fail(
+          new HandshakeError(
+            tooLarge ? 'ERR_WS_RESPONSE_TOO_LARGE' : 'ERR_WS_INVALID_RESPONSE',
+            `Invalid handshake response from ${plan.url.href}: ${err.message}`,
+          ),
+        );
+      }
+      const headers = new HeaderList(head!.headers);
+      if (head!.status !== 101) return refused(head!, headers, rest!);
+      let accepted;
+      try {
+        const maxPayload = options.maxPayload ?? DEFAULT_OPTIONS.maxPayload;
+        accepted = checkSwitchingResponse(head!, headers, plan, maxPayload);
+      } catch (e) {
+        return fail(e as HandshakeError);
+      }
+      settled = true;
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(
+        new WebSocket({
+          role: 'client',
+          socket,
+          head: rest!,
+          protocol: accepted.protocol,
+          extensions: accepted.extensions.header,
+          transform: accepted.extensions.transform,
+          url: plan.url.href,
+          options,
+        }),
+      );
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import { UpgradeRejection } from '../errors.js';
+import { internalError } from './reject.js';
+import type { UpgradeRequest } from './request.js';
+
+/**
+ * The answer of an `authorize` hook. `true` / `{ accept: true }` accepts,
+ * optionally attaching `data` (the 3rd argument of 'connection') and extra
+ * `headers` for the 101 (e.g. Set-Cookie). `false` refuses with 403;
+ * `{ accept: false, status, headers, body }` refuses with that response.
+ */
+export type AuthorizeResult =
+  | true
+  | false
+  | { accept: true; data?: unknown; headers?: Record<string, string> }
+  | { accept: false; status: number; headers?: Record<string, string>; body?: string };
+
+export type Authorizer = (req: UpgradeRequest) => Promise<AuthorizeResult> | AuthorizeResult;
+
+/** An accepted request's attachments. */
+export interface Authorized {
+  data?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Run the hook. Resolves on acceptance; rejects with UpgradeRejection on
+ * refusal (403 for `false`, the given status otherwise) and with a 500
+ * UpgradeRejection, whose `cause` is the original error, when the hook throws,
+ * returns something unexpected or an invalid status.
+ */
+export async function runAuthorize(hook: Authorizer | undefined, req: UpgradeRequest): Promise<Authorized> {
+  if (hook === undefined) return {};
+  let result: AuthorizeResult;
+  try {
+    result = await hook(req);
+  } catch (err) {
+    throw internalError(err);
+  }
+  if (result === true) return {};
+  if (result === false) throw new UpgradeRejection(403, 'Forbidden');
+  if (typeof result === 'object' && result !== null) {
+    if (result.accept === true) return { data: result.data, headers: result.headers };
+    if (result.accept === false) {
+      const { status } = result;
+      if (!Number.isInteger(status) || status < 400 || status > 599) {
+        throw internalError(new Error(`authorize() refused with invalid status ${String(status)}; use 400-599`));
+      }
+      throw new UpgradeRejection(status, result.body ?? 'Upgrade refused', result.headers ?? {}, result.body ?? 'Upgrade refused');
+    }
+  }
+  throw internalError(new Error('authorize() returned neither true/false nor { accept }'));
+}

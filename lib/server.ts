@@ -1,0 +1,377 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './errors.js';
+import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import { runAuthorize, type AuthorizeResult, type Authorizer } from './handshake/authorize.js';
+import { deflateOptions, negotiateServerExtensions } from './handshake/extensions.js';
+import { HeadParseError, HeadParser, type HeadFailure } from './handshake/head-parser.js';
+import { HeaderList } from './handshake/headers.js';
+import { acceptKey } from './handshake/key.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from './handshake/limits.js';
+import { originAllowed, type OriginPolicy } from './handshake/origin.js';
+import { readHead } from './handshake/read-head.js';
+import { internalError, writeRejection } from './handshake/reject.js';
+import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
+import { switchingProtocolsResponse } from './handshake/response.js';
+import { selectProtocol, type ProtocolPolicy } from './handshake/subprotocol.js';
+import { validateUpgrade } from './handshake/validate.js';
+import { DEFAULT_OPTIONS, WebSocket, type WebSocketOptions } from './websocket.js';
+
+export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
+
+/** Options of {@link WebSocketServer}; the {@link WebSocketOptions} apply to every accepted connection. */
+export interface ServerOptions extends WebSocketOptions {
+  /** Standalone mode: port for `listen()` (default 0, an ephemeral port). */
+  port?: number;
+  /** Standalone mode: address for `listen()` (default: all interfaces). */
+  host?: string;
+  /** Standalone mode: serve wss:// with these TLS options (key, cert, ...). */
+  tls?: tls.TlsOptions;
+  /** Attached mode: handle this http/https server's 'upgrade' events. */
+  server?: HttpServer;
+  /** Accepted paths, exact match on the path without query (default: any). Others get 404. */
+  path?: string | string[];
+  /** Origins allowed to connect; others get 403. See {@link OriginPolicy}. */
+  allowedOrigins?: OriginPolicy;
+  /** Async gate run after validation and the Origin check; see {@link AuthorizeResult}. */
+  authorize?: Authorizer;
+  /** Subprotocols the server speaks; see {@link ProtocolPolicy}. */
+  protocols?: ProtocolPolicy;
+  /** Negotiate permessage-deflate (RFC 7692). Default false. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Standalone mode: largest request head in bytes (default 8 KiB); larger -> 431. */
+  maxHeadSize?: number;
+  /** Standalone mode: most header fields (default 64); more -> 431. */
+  maxHeaders?: number;
+  /** Standalone mode: longest header line in bytes (default 4 KiB); longer -> 431 (414 for the request line). */
+  maxHeaderLineLength?: number;
+  /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
+  handshakeTimeout?: number;
+}
+
+/** A socket between accept and 101 (or refused and lingering). */
+interface Handshake {
+  socket: Duplex;
+  timer: NodeJS.Timeout | null;
+  headComplete: boolean;
+  done: boolean;
+  stopReading: (() => void) | null;
+  req: UpgradeRequest | undefined;
+  onError: () => void;
+  onClose: () => void;
+}
+
+const HEAD_STATUS: Record<HeadFailure, number> = {
+  'malformed': 400,
+  'head-too-large': 431,
+  'too-many-headers': 431,
+  'line-too-long': 431,
+  'start-line-too-long': 414,
+};
+
+/**
+ * Accepts WebSocket upgrades, either standalone (`listen()` on net/tls, parsing
+ * requests itself under hard limits) or attached to an http/https server
+ * (option `server`, or call `handleUpgrade` from your own 'upgrade' listener).
+ * Both modes run the same validation, Origin policy, `authorize` hook and
+ * negotiation; refused requests get a complete HTTP response and are closed.
+ *
+ * Events: 'connection' (ws, req: UpgradeRequest, data: unknown from authorize),
+ * 'rejected' (status, req | undefined, reason: UpgradeRejection — `cause` holds
+ * a hook's exception for 500s), 'listening', 'error' (listen socket errors
+ * after `listen()` resolved), 'close'.
+ */
+export class WebSocketServer extends EventEmitter {
+  /** The open connections; a connection leaves the set on its 'close' event. */
+  readonly clients = new Set<WebSocket>();
+  private readonly options: ServerOptions;
+  private readonly limits: HeadLimits;
+  private readonly handshakeTimeout: number;
+  private readonly paths: ReadonlySet<string> | null;
+  private readonly deflate: PerMessageDeflateOptions | null;
+  private readonly pending = new Map<Duplex, Handshake>();
+  private readonly rawSockets = new Set<net.Socket>();
+  private listener: net.Server | null = null;
+  private readonly httpServer: HttpServer | null;
+  private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.options = options;
+    this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
+    this.handshakeTimeout =
+      options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
+    this.paths = normalizePaths(options.path);
+    this.deflate = deflateOptions(options.perMessageDeflate);
+    this.httpServer = options.server ?? null;
+    if (this.httpServer !== null) {
+      if (options.port !== undefined || options.tls !== undefined) {
+        throw new InvalidArgumentError('Options server and port/tls are exclusive: attach to a server or listen standalone');
+      }
+      this.onHttpUpgrade = (req, socket, head) => this.handleUpgrade(req, socket, head);
+      this.httpServer.on('upgrade', this.onHttpUpgrade);
+    }
+  }
+
+  /** Standalone mode: start listening on `port`/`host` (plain or TLS). Resolves with the bound address. */
+  async listen(): Promise<net.AddressInfo> {
+    if (this.httpServer !== null) throw new InvalidStateError('listen() is for standalone mode; this server is attached to an http server');
+    if (this.stopping) throw new InvalidStateError('The server is closed');
+    if (this.listener !== null) throw new InvalidStateError('listen() was already called');
+    const tlsOptions = this.options.tls;
+    const server: net.Server =
+      tlsOptions === undefined ? net.createServer() : tls.createServer({ handshakeTimeout: this.handshakeTimeout, ...tlsOptions });
+    this.listener = server;
+    server.on('connection', (socket: net.Socket) => {
+      this.rawSockets.add(socket);
+      socket.once('close', () => this.rawSockets.delete(socket));
+    });
+    server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => this.onSocket(socket));
+    // Node leaves a socket open after a TLS handshake timeout unless someone destroys it here.
+    if (tlsOptions !== undefined) server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.options.port ?? 0, this.options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      // EADDRINUSE and the like: allow another listen() attempt.
+      this.listener = null;
+      throw err;
+    }
+    server.on('error', (err) => this.emit('error', err));
+    this.emit('listening');
+    return this.address() as net.AddressInfo;
+  }
+
+  /** Sockets accepted but not yet upgraded, or refused and still closing (for metrics). */
+  get pendingHandshakes(): number {
+    return this.pending.size;
+  }
+
+  /** The bound address (standalone) or the attached server's, null when not listening. */
+  address(): net.AddressInfo | null {
+    const addr = (this.listener ?? this.httpServer)?.address();
+    return addr !== null && typeof addr === 'object' ? addr : null;
+  }
+
+  /**
+   * Attached mode: take over an upgrade request from node:http's 'upgrade'
+   * event. Validates, authorizes and answers it (101 or an error response);
+   * `head` (bytes that followed the request) goes to the WebSocket.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.stopping) {
+      writeRejection(socket, new UpgradeRejection(503, 'The server is shutting down'));
+      return;
+    }
+    const hs = this.begin(socket);
+    hs.headComplete = true;
+    socket.pause();
+    const input: UpgradeInput = {
+      method: req.method ?? '',
+      target: req.url ?? '',
+      httpVersion: req.httpVersion,
+      headers: HeaderList.fromRaw(req.rawHeaders),
+      remoteAddress: req.socket?.remoteAddress,
+      remotePort: req.socket?.remotePort,
+    };
+    void this.upgrade(hs, input, head);
+  }
+
+  /**
+   * Stop accepting, send 1001 Going Away to every client, wait up to
+   * `timeoutMs` (default 5000) for their closing handshakes, then terminate the
+   * rest. Handshakes in progress are dropped. Resolves once everything is closed;
+   * later calls return the same promise.
+   */
+  close(timeoutMs = 5000): Promise<void> {
+    if (this.closing === null) {
+      this.stopping = true;
+      this.closing = this.shutdown(timeoutMs);
+    }
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    if (this.httpServer !== null && this.onHttpUpgrade !== null) this.httpServer.off('upgrade', this.onHttpUpgrade);
+    const listener = this.listener;
+    const listenerClosed =
+      listener === null || !listener.listening ? Promise.resolve() : new Promise<void>((resolve) => listener.close(() => resolve()));
+    for (const hs of [...this.pending.values()]) this.drop(hs);
+    const clients = [...this.clients];
+    const closed = Promise.all(clients.map(closeEvent));
+    for (const ws of clients) {
+      try {
+        ws.close(1001, 'Server shutting down');
+      } catch {
+        // Already closing: its 'close' event comes anyway.
+      }
+    }
+    await raceTimeout(closed, timeoutMs);
+    for (const ws of this.clients) ws.terminate();
+    // terminate() destroys the socket; 'close' follows within a tick or two.
+    await raceTimeout(closed, 1000);
+    for (const socket of this.rawSockets) socket.destroy();
+    await listenerClosed;
+    this.emit('close');
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const hs = this.begin(socket);
+    hs.stopReading = readHead(socket, new HeadParser('request', this.limits), (err, head, rest) => {
+      hs.stopReading = null;
+      if (err !== null) {
+        if (err instanceof HeadParseError) this.reject(hs, new UpgradeRejection(HEAD_STATUS[err.reason], `Bad request head: ${err.message}`));
+        else this.drop(hs);
+        return;
+      }
+      hs.headComplete = true;
+      const input: UpgradeInput = {
+        method: head!.method,
+        target: head!.target,
+        httpVersion: head!.httpVersion,
+        headers: new HeaderList(head!.headers),
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+      };
+      void this.upgrade(hs, input, rest!);
+    });
+  }
+
+  private begin(socket: Duplex): Handshake {
+    const hs: Handshake = {
+      socket,
+      timer: null,
+      headComplete: false,
+      done: false,
+      stopReading: null,
+      req: undefined,
+      onError: () => this.drop(hs),
+      onClose: () => {
+        this.settle(hs);
+        this.pending.delete(socket);
+      },
+    };
+    socket.on('error', hs.onError);
+    socket.once('close', hs.onClose);
+    hs.timer = setTimeout(() => this.timeout(hs), this.handshakeTimeout);
+    this.pending.set(socket, hs);
+    return hs;
+  }
+
+  private timeout(hs: Handshake): void {
+    hs.timer = null;
+    if (hs.done) return;
+    this.reject(
+      hs,
+      hs.headComplete
+        ? new UpgradeRejection(503, 'The upgrade could not be completed in time')
+        : new UpgradeRejection(408, 'The request head did not arrive in time'),
+    );
+  }
+
+  private async upgrade(hs: Handshake, input: UpgradeInput, head: Buffer): Promise<void> {
+    const req = buildUpgradeRequest(input);
+    hs.req = req;
+    let transform = null;
+    try {
+      const valid = validateUpgrade(input, { paths: this.paths, parseExtensions: this.deflate !== null });
+      if (!callHook(() => originAllowed(this.options.allowedOrigins, req))) {
+        throw new UpgradeRejection(403, 'Origin not allowed');
+      }
+      const auth = await runAuthorize(this.options.authorize, req);
+      if (hs.done) return;
+      if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');
+      const protocol = callHook(() => selectProtocol(this.options.protocols, valid.protocols, req));
+      const maxPayload = this.options.maxPayload ?? DEFAULT_OPTIONS.maxPayload;
+      const extensions = negotiateServerExtensions(valid.extensions, this.deflate, maxPayload);
+      transform = extensions.transform;
+      const response = callHook(() => switchingProtocolsResponse(acceptKey(valid.key), protocol, extensions.header, auth.headers));
+      this.settle(hs);
+      this.pending.delete(hs.socket);
+      hs.socket.off('error', hs.onError);
+      hs.socket.off('close', hs.onClose);
+      hs.socket.write(response);
+      const ws = new WebSocket({
+        role: 'server',
+        socket: hs.socket as net.Socket,
+        head,
+        protocol: protocol ?? '',
+        extensions: extensions.header,
+        transform,
+        options: this.options,
+      });
+      transform = null;
+      this.clients.add(ws);
+      ws.once('close', () => this.clients.delete(ws));
+      this.emit('connection', ws, req, auth.data);
+    } catch (err) {
+      transform?.dispose();
+      if (hs.done) return;
+      this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
+    }
+  }
+
+  private reject(hs: Handshake, rejection: UpgradeRejection): void {
+    if (hs.done) return;
+    this.settle(hs);
+    writeRejection(hs.socket, rejection);
+    this.emit('rejected', rejection.status, hs.req, rejection);
+  }
+
+  /** Drop a handshake without an answer (peer gone, socket error, shutdown). */
+  private drop(hs: Handshake): void {
+    this.settle(hs);
+    hs.socket.destroy();
+  }
+
+  private settle(hs: Handshake): void {
+    hs.done = true;
+    if (hs.timer !== null) clearTimeout(hs.timer);
+    hs.timer = null;
+    hs.stopReading?.();
+    hs.stopReading = null;
+  }
+}
+
+function normalizePaths(path: string | string[] | undefined): ReadonlySet<string> | null {
+  if (path === undefined) return null;
+  const list = Array.isArray(path) ? path : [path];
+  for (const p of list) {
+    if (typeof p !== 'string' || !p.startsWith('/')) throw new InvalidArgumentError(`Option path entries must start with "/", got ${JSON.stringify(p)}`);
+  }
+  return new Set(list);
+}
+
+/** Run a user hook; its exceptions become a 500 whose cause is the original error. */
+function callHook<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw internalError(err);
+  }
+}
+
+function closeEvent(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => ws.once('close', () => resolve()));
+}
+
+async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
