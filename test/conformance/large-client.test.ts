@@ -1,0 +1,6 @@
+// Autobahn section 9 against the library's client (split by role to bound each file's time).
+import t from 'tap';
+import { runTable } from './runner.js';
+import { largeCases } from './table-large.js';
+
+runTable(t, largeCases, ['client']);
