@@ -16,6 +16,7 @@ export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } fro
 export { connect } from './client.js';
 export type { ClientOptions } from './client.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+export { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from './extensions/permessage-deflate.js';
 export {
   WebSocketError,
   ProtocolError,

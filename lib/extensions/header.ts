@@ -12,6 +12,7 @@
  */
 
 import { WebSocketError } from '../errors.js';
+import { isTchar, isToken } from '../handshake/tokens.js';
 
 /** One extension offer (or answer) with its parameters, in header order. */
 export interface ExtensionOffer {
@@ -30,24 +31,6 @@ export const MAX_EXTENSION_PARAMS = 32;
 
 /** Error code of the error thrown for a malformed header (the server answers 400). */
 export const ERR_INVALID_EXTENSION_HEADER = 'ERR_WS_INVALID_EXTENSION_HEADER';
-
-// tchar per RFC 7230 3.2.6 (the same set as RFC 2616's token: CHAR minus CTLs and separators).
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
-function isTchar(code: number): boolean {
-  return code < 128 && TCHAR[code] === 1;
-}
-
-/** True when `s` is a non-empty RFC 7230 token. */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
-  return true;
-}
 
 function fail(value: string, pos: number, what: string): never {
   const at = pos >= value.length ? 'at end of input' : `at position ${pos}`;

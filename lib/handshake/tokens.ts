@@ -4,11 +4,23 @@
  * 100k spaces, thousands of commas) cost linear time.
  */
 
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// tchar (RFC 9110 5.6.2): visible ASCII minus separators.
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/** True when the UTF-16 code unit `code` is an RFC 9110 tchar. */
+export function isTchar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
 
 /** True when `s` is a non-empty RFC 9110 token. */
 export function isToken(s: string): boolean {
-  return TOKEN_RE.test(s);
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
+  return true;
 }
 
 /**
