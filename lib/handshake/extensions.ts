@@ -73,7 +73,7 @@ export function acceptClientExtensions(
   try {
     answer = parseExtensionHeader(header);
   } catch (err) {
-    throw mismatch(`Malformed Sec-WebSocket-Extensions in the server's response: ${(err as Error).message}`, details, err);
+    throw mismatch(`In the server's response: ${(err as Error).message}`, details, err);
   }
   if (answer.length === 0) return NONE;
   for (const ext of answer) {

@@ -90,7 +90,7 @@ export function validateUpgrade(input: UpgradeInput, options: ValidateOptions): 
     try {
       extensions = parseExtensionHeader(extensionHeader);
     } catch (err) {
-      throw new UpgradeRejection(400, `Malformed Sec-WebSocket-Extensions header: ${(err as Error).message}`);
+      throw new UpgradeRejection(400, (err as Error).message);
     }
   }
   return { key: keys[0], path, protocols, extensions };
