@@ -169,13 +169,6 @@ export class WebSocketServer extends EventEmitter {
    * `head` (bytes that followed the request) goes to the WebSocket.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.stopping) {
-      writeRejection(socket, new UpgradeRejection(503, 'The server is shutting down'));
-      return;
-    }
-    const hs = this.begin(socket);
-    hs.headComplete = true;
-    socket.pause();
     const input: UpgradeInput = {
       method: req.method ?? '',
       target: req.url ?? '',
@@ -184,6 +177,15 @@ export class WebSocketServer extends EventEmitter {
       remoteAddress: req.socket?.remoteAddress,
       remotePort: req.socket?.remotePort,
     };
+    if (this.stopping) {
+      const rejection = new UpgradeRejection(503, 'The server is shutting down');
+      writeRejection(socket, rejection);
+      this.emit('rejected', rejection.status, buildUpgradeRequest(input), rejection);
+      return;
+    }
+    const hs = this.begin(socket);
+    hs.headComplete = true;
+    socket.pause();
     void this.upgrade(hs, input, head);
   }
 
@@ -315,14 +317,19 @@ export class WebSocketServer extends EventEmitter {
         options: this.options,
       });
       transform = null;
-      this.clients.add(ws);
-      ws.once('close', () => this.clients.delete(ws));
+      this.track(ws);
       this.emit('connection', ws, req, auth.data);
     } catch (err) {
       transform?.dispose();
       if (hs.done) return;
       this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
     }
+  }
+
+  /** Kept out of `upgrade()` so that the listener's closure does not hold the request for the connection's lifetime. */
+  private track(ws: WebSocket): void {
+    this.clients.add(ws);
+    ws.once('close', () => this.clients.delete(ws));
   }
 
   private reject(hs: Handshake, rejection: UpgradeRejection): void {

@@ -1,0 +1,192 @@
+// Issue 2, closing handshake over real sockets, both roles: half-close (a side that
+// sent its close keeps receiving until the peer's close), the client closing TCP
+// when the server does not, the close timeout, and what the user sees.
+import t from 'tap';
+import type * as net from 'node:net';
+import { once } from 'node:events';
+import { WebSocket, type WebSocketOptions } from '../../lib/websocket.js';
+import { clientFrame, closed, readUntil, socketPair } from '../helpers/pair.js';
+
+function serverFrame(opcode: number, payload: Buffer | string): Buffer {
+  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  if (data.length > 125) throw new Error('short frames only');
+  return Buffer.concat([Buffer.from([0x80 | opcode, data.length]), data]);
+}
+
+function closeBody(code: number, reason = ''): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(code);
+  return Buffer.concat([b, Buffer.from(reason)]);
+}
+
+function make(role: 'server' | 'client', socket: net.Socket, options: WebSocketOptions = {}): WebSocket {
+  return new WebSocket({ role, socket, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, ...options } });
+}
+
+/** Unmasks the payload of the one (masked) client frame at the start of `bytes`. */
+function unmaskFirst(bytes: Buffer): { b0: number; payload: Buffer } {
+  const len = bytes[1]! & 0x7f;
+  const key = bytes.subarray(2, 6);
+  const payload = Buffer.from(bytes.subarray(6, 6 + len));
+  for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
+  return { b0: bytes[0]!, payload };
+}
+
+function tcpClosed(socket: net.Socket): Promise<void> {
+  // A paused raw socket would never see the FIN (and would not keep the loop alive).
+  socket.resume();
+  return socket.closed ? Promise.resolve() : once(socket, 'close').then(() => undefined);
+}
+
+t.test('half-close, server role: after its close the server still delivers messages until the client close', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  const server = make('server', accepted);
+  const messages: string[] = [];
+  server.on('message', (d: Buffer) => messages.push(d.toString()));
+  const done = closed(server);
+  await new Promise((r) => setImmediate(r));
+  const ourClose = readUntil(dialed, (b) => b.length >= 4);
+  server.close(4000, '');
+  t.same([...(await ourClose)], [0x88, 0x02, 0x0f, 0xa0], 'the server close went out');
+  t.equal(server.readyState, WebSocket.CLOSING);
+  t.equal(server.send('late'), false, 'no data frames after our close');
+  // The client was still sending when the close crossed: its messages must not be lost.
+  dialed.write(Buffer.concat([clientFrame(0x1, 'in flight 1'), clientFrame(0x2, 'in flight 2')]));
+  while (messages.length < 2) await once(server, 'message');
+  t.same(messages, ['in flight 1', 'in flight 2']);
+  t.equal(server.readyState, WebSocket.CLOSING, 'still closing: the peer has not answered yet');
+  dialed.write(clientFrame(0x8, closeBody(4000)));
+  t.same(await done, { code: 4000, reason: '', wasClean: true });
+  await tcpClosed(dialed);
+  t.equal(messages.length, 2);
+});
+
+t.test('half-close, client role: after its close the client still delivers messages until the server close', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  const client = make('client', dialed);
+  const messages: string[] = [];
+  client.on('message', (d: Buffer) => messages.push(d.toString()));
+  const done = closed(client);
+  await new Promise((r) => setImmediate(r));
+  const ourClose = readUntil(accepted, (b) => b.length >= 10);
+  client.close(1000, 'ok');
+  const frame = unmaskFirst(await ourClose);
+  t.equal(frame.b0, 0x88);
+  t.same(frame.payload, closeBody(1000, 'ok'), 'the (masked) client close went out');
+  accepted.write(Buffer.concat([serverFrame(0x1, 'late 1'), serverFrame(0x1, 'late 2')]));
+  while (messages.length < 2) await once(client, 'message');
+  t.same(messages, ['late 1', 'late 2']);
+  t.equal(client.readyState, WebSocket.CLOSING);
+  accepted.write(serverFrame(0x8, closeBody(1000, 'srv')));
+  accepted.end();
+  t.same(await done, { code: 1000, reason: 'srv', wasClean: true });
+});
+
+t.test('client role: the peer close is echoed with its code, and the client closes TCP when the server does not', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  // A close timeout far longer than the test: only the client's short TCP wait can close the socket.
+  const client = make('client', dialed, { closeTimeout: 120_000 });
+  const done = closed(client);
+  await new Promise((r) => setImmediate(r));
+  const echo = readUntil(accepted, (b) => b.length >= 8);
+  accepted.write(serverFrame(0x8, closeBody(4321, 'bye')));
+  const frame = unmaskFirst(await echo);
+  t.equal(frame.b0, 0x88);
+  t.same(frame.payload, closeBody(4321), 'echo carries the peer code, masked');
+  // The server never closes TCP (nor sends FIN): the client must.
+  await tcpClosed(accepted);
+  t.same(await done, { code: 4321, reason: 'bye', wasClean: true });
+});
+
+t.test('client role: after the closing handshake the client leaves the TCP close to the server', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  const client = make('client', dialed, { closeTimeout: 120_000 });
+  const done = closed(client);
+  await new Promise((r) => setImmediate(r));
+  let clientFinBeforeOurs = false;
+  let weEnded = false;
+  accepted.on('end', () => {
+    if (!weEnded) clientFinBeforeOurs = true;
+  });
+  const echo = readUntil(accepted, (b) => b.length >= 6);
+  accepted.write(serverFrame(0x8, closeBody(1000)));
+  await echo;
+  // Give a client that wrongly closes at once every chance to do so before the server does.
+  await new Promise((r) => setTimeout(r, 100));
+  weEnded = true;
+  accepted.end();
+  await tcpClosed(accepted);
+  t.equal(clientFinBeforeOurs, false, 'the server sent the first FIN');
+  t.same(await done, { code: 1000, reason: '', wasClean: true });
+});
+
+t.test('client role, client-initiated: server echoes but keeps TCP open, the client closes it', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  const client = make('client', dialed, { closeTimeout: 120_000 });
+  const done = closed(client);
+  await new Promise((r) => setImmediate(r));
+  const ourClose = readUntil(accepted, (b) => b.length >= 8);
+  client.close(1000);
+  await ourClose;
+  accepted.write(serverFrame(0x8, closeBody(1000)));
+  await tcpClosed(accepted);
+  t.same(await done, { code: 1000, reason: '', wasClean: true });
+});
+
+t.test('client role: a server that never answers our close is dropped after closeTimeout (1006, not clean)', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  const client = make('client', dialed, { closeTimeout: 150 });
+  const done = closed(client);
+  await new Promise((r) => setImmediate(r));
+  client.close(1000, 'x');
+  await tcpClosed(accepted);
+  t.same(await done, { code: 1006, reason: '', wasClean: false });
+  t.ok(dialed.destroyed, 'the socket was destroyed');
+});
+
+t.test('server role: a client that answers the close but never closes TCP is dropped after closeTimeout', async (t) => {
+  const { accepted, dialed, close } = await socketPair();
+  t.teardown(close);
+  // The raw client keeps its side open after the server's FIN (half-open).
+  (dialed as net.Socket & { allowHalfOpen: boolean }).allowHalfOpen = true;
+  dialed.on('end', () => {});
+  const server = make('server', accepted, { closeTimeout: 150 });
+  const done = closed(server);
+  await new Promise((r) => setImmediate(r));
+  server.close(1000);
+  await readUntil(dialed, (b) => b.length >= 4);
+  dialed.write(clientFrame(0x8, closeBody(1000)));
+  // Handshake complete, so the close is clean even though the destroy was forced.
+  t.same(await done, { code: 1000, reason: '', wasClean: true });
+  t.ok(accepted.destroyed);
+});
+
+t.test('the user sees the failure code, the reason and wasClean=false when the peer breaks the protocol', async (t) => {
+  for (const role of ['server', 'client'] as const) {
+    const { accepted, dialed, close } = await socketPair();
+    t.teardown(close);
+    const ours = role === 'server' ? accepted : dialed;
+    const raw = role === 'server' ? dialed : accepted;
+    const ws = make(role, ours);
+    const errors: Error[] = [];
+    ws.on('error', (e) => errors.push(e));
+    const done = closed(ws);
+    await new Promise((r) => setImmediate(r));
+    // A masking violation: unmasked from a client, masked from a server.
+    raw.write(role === 'server' ? serverFrame(0x1, 'unmasked') : clientFrame(0x1, 'masked'));
+    const bytes = await readUntil(raw, () => false);
+    const code = role === 'server' ? bytes.readUInt16BE(2) : unmaskFirst(bytes).payload.readUInt16BE(0);
+    t.equal(code, 1002, `${role}: close frame with 1002 on the wire`);
+    const c = await done;
+    t.equal(c.code, 1002, `${role}: close event code`);
+    t.ok(c.reason.length > 0, `${role}: close event has a reason (${c.reason})`);
+    t.equal(c.wasClean, false, `${role}: not clean`);
+    t.equal((errors[0] as { closeCode?: number } | undefined)?.closeCode, 1002, `${role}: error event carries closeCode`);
+  }
+});
