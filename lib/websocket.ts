@@ -241,7 +241,10 @@ export class WebSocket extends EventEmitter {
       this.conn.send(buf, binary, { fin, compress: false });
     }
     if (this.bufferedAmount >= this.opts.sendHighWaterMark) {
-      this.needDrain = true;
+      if (!this.needDrain) {
+        this.needDrain = true;
+        this.watchFlush();
+      }
       return false;
     }
     return true;
@@ -433,10 +436,24 @@ export class WebSocket extends EventEmitter {
   }
 
   private maybeDrain(): void {
-    if (this.needDrain && this.bufferedAmount < this.opts.sendHighWaterMark) {
+    if (!this.needDrain) return;
+    if (this.bufferedAmount < this.opts.sendHighWaterMark) {
       this.needDrain = false;
       this.emit('drain');
+    } else {
+      this.watchFlush();
     }
+  }
+
+  /**
+   * The socket emits 'drain' only after one of its writes returned false (its
+   * own 16 KiB mark); below that, ask to be told when what is queued now has
+   * been flushed. Compressions still pending report through afterSend().
+   */
+  private watchFlush(): void {
+    if (this.transport.writableNeedDrain || this.state === WebSocket.CLOSED) return;
+    // Allocated only under backpressure: idle connections carry no extra closure.
+    this.transport.whenFlushed(() => this.maybeDrain());
   }
 
   private onSendQueueFull(cb: ((err?: Error) => void) | undefined): void {
@@ -503,7 +520,8 @@ export class WebSocket extends EventEmitter {
     const blocked = this.conn.bufferedAmount >= RECEIVE_HIGH_WATER_MARK / 2;
     this.readBlocked = blocked;
     if ((this.pauseReasons & STOP_READING) === 0 && !blocked) this.transport.resumeReading();
-    else if (blocked) this.watchBufferedInput();
+    // While paused nothing is parsed, so there is nothing to watch: release() looks again.
+    else if (blocked && this.pauseReasons === 0) this.watchBufferedInput();
   }
 
   /** Input can drain without any message event (a large frame being assembled after an inflate), so look again shortly. */

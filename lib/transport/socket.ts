@@ -59,6 +59,13 @@ export class SocketTransport {
     for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
   }
 
+  /** Call `cb` once everything written so far has been flushed to the kernel. */
+  whenFlushed(cb: () => void): void {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed || socket.writableEnded) return;
+    socket.write(EMPTY, cb);
+  }
+
   /** Bytes written but not yet flushed to the kernel. */
   get writableLength(): number {
     return this.socket.writableLength;
@@ -106,6 +113,8 @@ export class SocketTransport {
     this.listener.onClose();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function uncork(transport: SocketTransport): void {
   transport.flush();
