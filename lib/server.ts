@@ -315,21 +315,16 @@ export class WebSocketServer extends EventEmitter {
         extensions: extensions.header,
         transform,
         options: this.options,
+        registry: this.clients,
       });
       transform = null;
-      this.track(ws);
+      this.clients.add(ws);
       this.emit('connection', ws, req, auth.data);
     } catch (err) {
       transform?.dispose();
       if (hs.done) return;
       this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
     }
-  }
-
-  /** Kept out of `upgrade()` so that the listener's closure does not hold the request for the connection's lifetime. */
-  private track(ws: WebSocket): void {
-    this.clients.add(ws);
-    ws.once('close', () => this.clients.delete(ws));
   }
 
   private reject(hs: Handshake, rejection: UpgradeRejection): void {

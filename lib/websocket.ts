@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Connection, type ConnectionHandler } from './protocol/connection.js';
 import type { MessageTransform } from './protocol/extension.js';
 import { SocketTransport, type TransportListener } from './transport/socket.js';
-import { KeepAlive } from './keepalive.js';
+import { joinKeepAlive, leaveKeepAlive, tickPeriod, type KeepAliveMember } from './keepalive.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 
@@ -45,6 +45,8 @@ export interface WebSocketInit {
   /** The URL the client dialled (client role). */
   url?: string;
   options: WebSocketOptions;
+  /** A set this connection removes itself from when it closes (the server's `clients`): no per-connection listener needed. */
+  registry?: Set<WebSocket>;
 }
 
 /** The resolved defaults; see {@link WebSocketOptions}. */
@@ -91,7 +93,7 @@ const CLIENT_TCP_CLOSE_WAIT = 1_000;
  * when a listener exists, so a hostile peer cannot crash a process that did not
  * subscribe), `drain`.
  */
-export class WebSocket extends EventEmitter {
+export class WebSocket extends EventEmitter implements KeepAliveMember, TransportListener {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -112,7 +114,11 @@ export class WebSocket extends EventEmitter {
   private state = 1;
   private readonly conn: Connection;
   private readonly transport: SocketTransport;
-  private readonly keepAlive: KeepAlive | null;
+  /** Keepalive: the shared ticker's period (0 = off), the next ping, the pending deadline (0 = none), and whether bytes arrived since that ping. */
+  private readonly kaPeriod: number;
+  private kaNextPing = 0;
+  private kaDeadline = 0;
+  private kaSeen = true;
   private readonly opts: Required<Omit<WebSocketOptions, 'maxFragments'>>;
   private readonly transform: (MessageTransform & { readonly threshold?: number }) | null;
   private streamCompress: boolean | null = null;
@@ -128,6 +134,7 @@ export class WebSocket extends EventEmitter {
   private localCode = 0;
   private localReason = '';
   private closeEmitted = false;
+  private readonly registry: Set<WebSocket> | null;
   private iterator: MessageIterator | null = null;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
@@ -159,11 +166,16 @@ export class WebSocket extends EventEmitter {
     // Nothing is delivered until the caller had a chance to attach listeners
     // (the server's 'connection' event, the client's resolved promise).
     this.conn.pause();
-    this.transport = new SocketTransport(init.socket, new TransportBridge(this));
+    this.transport = new SocketTransport(init.socket, this);
     if (init.head.length > 0) this.conn.receive(init.head);
-    this.keepAlive = this.opts.keepAliveInterval > 0
-      ? new KeepAlive(this.opts.keepAliveInterval, this.opts.keepAliveTimeout, () => this.sendKeepAlivePing(), () => this.onDeadPeer())
-      : null;
+    this.registry = init.registry ?? null;
+    if (this.opts.keepAliveInterval > 0) {
+      this.kaPeriod = tickPeriod(this.opts.keepAliveInterval, this.opts.keepAliveTimeout);
+      this.kaNextPing = Date.now() + this.opts.keepAliveInterval;
+      joinKeepAlive(this, this.kaPeriod);
+    } else {
+      this.kaPeriod = 0;
+    }
     if (this.opts.idleTimeout > 0) {
       this.idleTimer = setInterval(() => this.checkIdle(), this.opts.idleTimeout);
     }
@@ -367,7 +379,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onData(chunk: Buffer): void {
-    if (this.keepAlive !== null) this.keepAlive.seen = true;
+    this.kaSeen = true;
     this.conn.receive(chunk);
     if (this.conn.bufferedAmount >= RECEIVE_HIGH_WATER_MARK) {
       this.readBlocked = true;
@@ -398,7 +410,8 @@ export class WebSocket extends EventEmitter {
     this.state = WebSocket.CLOSED;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     if (this.idleTimer !== null) clearInterval(this.idleTimer);
-    this.keepAlive?.stop();
+    if (this.kaPeriod !== 0) leaveKeepAlive(this, this.kaPeriod);
+    this.registry?.delete(this);
     this.conn.destroy();
     let code: number;
     let reason: string;
@@ -451,7 +464,9 @@ export class WebSocket extends EventEmitter {
    * been flushed. Compressions still pending report through afterSend().
    */
   private watchFlush(): void {
-    if (this.transport.writableNeedDrain || this.state === WebSocket.CLOSED) return;
+    // Nothing in the socket (all of it waits on compression) or a socket 'drain' to come: no need.
+    // Waiting on an empty socket would re-arm at once, forever, starving the event loop.
+    if (this.transport.writableLength === 0 || this.transport.writableNeedDrain || this.state === WebSocket.CLOSED) return;
     // Allocated only under backpressure: idle connections carry no extra closure.
     this.transport.whenFlushed(() => this.maybeDrain());
   }
@@ -476,8 +491,21 @@ export class WebSocket extends EventEmitter {
     }
   }
 
-  private sendKeepAlivePing(): void {
-    if (this.state === WebSocket.OPEN) this.conn.ping(EMPTY);
+  /** @internal Visited by the shared keepalive ticker. */
+  keepAliveTick(now: number): void {
+    if (this.kaDeadline !== 0) {
+      if (this.kaSeen) this.kaDeadline = 0;
+      else if (now >= this.kaDeadline) return this.onDeadPeer();
+    }
+    if (now >= this.kaNextPing) {
+      this.kaNextPing = now + this.opts.keepAliveInterval;
+      if (this.state === WebSocket.OPEN) this.conn.ping(EMPTY);
+      // One deadline at a time, measured from the ping that started it.
+      if (this.kaDeadline === 0) {
+        this.kaSeen = false;
+        this.kaDeadline = now + this.opts.keepAliveTimeout;
+      }
+    }
   }
 
   private onDeadPeer(): void {
@@ -554,12 +582,4 @@ class ConnectionBridge implements ConnectionHandler {
   pong(payload: Buffer): void { this.ws.onPong(payload); }
   closeFrame(code: number, reason: string): void { this.ws.onCloseFrame(code, reason); }
   fail(err: ProtocolError): void { this.ws.onFail(err); }
-}
-
-class TransportBridge implements TransportListener {
-  constructor(private readonly ws: WebSocket) {}
-  onData(chunk: Buffer): void { this.ws.onData(chunk); }
-  onDrain(): void { this.ws.onDrain(); }
-  onError(err: Error): void { this.ws.onSocketError(err); }
-  onClose(): void { this.ws.onSocketClose(); }
 }

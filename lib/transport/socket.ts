@@ -6,10 +6,10 @@ export interface TransportListener {
   onData(chunk: Buffer): void;
   /** The write buffer fell back under its high-water mark. */
   onDrain(): void;
-  /** A socket error (reset, TLS failure...). `onClose` follows. */
-  onError(err: Error): void;
+  /** A socket error (reset, TLS failure...). `onSocketClose` follows. */
+  onSocketError(err: Error): void;
   /** The byte stream is closed in both directions; nothing more will happen. */
-  onClose(): void;
+  onSocketClose(): void;
 }
 
 /**
@@ -22,7 +22,8 @@ export class SocketTransport {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   private readonly socket: Socket;
-  private readonly listener: TransportListener;
+  /** @internal Read by the shared socket event handlers below. */
+  readonly listener: TransportListener;
   private corked = false;
   private readingPaused = false;
   private closed = false;
@@ -34,13 +35,12 @@ export class SocketTransport {
     this.remotePort = socket.remotePort;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on('data', (chunk: Buffer) => listener.onData(chunk));
-    socket.on('drain', () => listener.onDrain());
-    socket.on('error', (err: Error) => listener.onError(err));
-    socket.on('close', () => {
-      this.closed = true;
-      listener.onClose();
-    });
+    // Shared handlers find their transport through the socket: no closures per connection.
+    (socket as BoundSocket)[kTransport] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     // The handshake code may have paused the socket while handing it over.
     socket.resume();
     // A peer may vanish during the handover: 'close' then already fired.
@@ -107,14 +107,33 @@ export class SocketTransport {
     while (this.socket.writableCorked > 0) this.socket.uncork();
   }
 
-  private closeLate(): void {
+  /** @internal */
+  closeLate(): void {
     if (this.closed) return;
     this.closed = true;
-    this.listener.onClose();
+    this.listener.onSocketClose();
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+const kTransport = Symbol('rfcws.transport');
+type BoundSocket = Socket & { [kTransport]: SocketTransport };
+
+function onSocketData(this: BoundSocket, chunk: Buffer): void {
+  this[kTransport].listener.onData(chunk);
+}
+
+function onSocketDrain(this: BoundSocket): void {
+  this[kTransport].listener.onDrain();
+}
+
+function onSocketError(this: BoundSocket, err: Error): void {
+  this[kTransport].listener.onSocketError(err);
+}
+
+function onSocketClose(this: BoundSocket): void {
+  this[kTransport].closeLate();
+}
 
 function uncork(transport: SocketTransport): void {
   transport.flush();
