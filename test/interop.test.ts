@@ -5,9 +5,9 @@ import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer as WsServer, WebSocket as WsClient } from 'ws';
-import { WebSocketServer, connect, type WebSocket } from '../lib/index.js';
+import { WebSocketServer, connect, type WebSocket, type PerMessageDeflateOptions } from '../lib/index.js';
 
-async function echoServer(perMessageDeflate: boolean): Promise<{ server: WebSocketServer; url: string }> {
+async function echoServer(perMessageDeflate: boolean | PerMessageDeflateOptions): Promise<{ server: WebSocketServer; url: string }> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate, protocols: ['chat'], keepAliveInterval: 0 });
   server.on('connection', (ws: WebSocket) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
@@ -114,6 +114,43 @@ for (const deflate of [false, true]) {
     t.equal(result.wasClean, true);
     t.same(await serverClose, [4002, 'node done', true]);
     t.comment(`Node's client negotiated extensions: "${result.extensions}"`);
+    await server.close();
+  });
+}
+
+// Node's client offers "permessage-deflate; client_max_window_bits"; the server decides the rest.
+// Each combination the server can answer with must keep messages intact in both directions.
+const nodeDeflateMatrix: PerMessageDeflateOptions[] = [
+  { threshold: 0 },
+  { threshold: 0, serverNoContextTakeover: true },
+  { threshold: 0, clientNoContextTakeover: true },
+  { threshold: 0, serverMaxWindowBits: 9 },
+  { threshold: 0, clientMaxWindowBits: 10 },
+  { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
+];
+
+for (const opts of nodeDeflateMatrix) {
+  t.test(`Node's built-in client, deflate negotiated with ${JSON.stringify(opts)}`, async (t) => {
+    const { server, url } = await echoServer(opts);
+    const extensions = new Promise<string>((resolve) => server.once('connection', (ws: WebSocket) => resolve(ws.extensions)));
+    const script = `
+      const ws = new WebSocket(${JSON.stringify(url)});
+      const sent = [];
+      for (let i = 0; i < 6; i++) sent.push(('message ' + i + ' ').repeat(200 + i * 50));
+      const got = [];
+      ws.onopen = () => { for (const m of sent) ws.send(m); };
+      ws.onmessage = (e) => { got.push(e.data); if (got.length === sent.length) ws.close(1000); };
+      ws.onclose = (e) => console.log(JSON.stringify({ same: got.length === sent.length && got.every((m, i) => m === sent[i]), n: got.length, code: e.code, ext: ws.extensions }));
+      ws.onerror = (e) => console.log(JSON.stringify({ error: String(e.message || e.type) }));
+    `;
+    const flags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [];
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [...flags, '--no-warnings', '-e', script], { timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    const negotiated = await extensions;
+    t.match(negotiated, /^permessage-deflate/, `negotiated: ${negotiated}`);
+    t.same(result, { same: true, n: 6, code: 1000, ext: result.ext }, 'six compressed messages echoed intact, clean close');
     await server.close();
   });
 }
