@@ -19,7 +19,7 @@ import {
 import { readHead } from './handshake/read-head.js';
 import { collectBody } from './handshake/response-body.js';
 import { reasonPhrase } from './handshake/response.js';
-import { DEFAULT_OPTIONS, WebSocket, type WebSocketOptions } from './websocket.js';
+import { DEFAULT_OPTIONS, WebSocket, resolveOptions, type WebSocketOptions } from './websocket.js';
 
 /** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
 export interface ClientOptions extends WebSocketOptions {
@@ -57,6 +57,7 @@ export interface ClientOptions extends WebSocketOptions {
  * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH.
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
+  resolveOptions(options);
   const limits = resolveLimits(options, CLIENT_HEAD_LIMITS);
   const timeout =
     options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);

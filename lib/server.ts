@@ -18,7 +18,7 @@ import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './h
 import { switchingProtocolsResponse } from './handshake/response.js';
 import { selectProtocol, type ProtocolPolicy } from './handshake/subprotocol.js';
 import { validateUpgrade } from './handshake/validate.js';
-import { DEFAULT_OPTIONS, WebSocket, type WebSocketOptions } from './websocket.js';
+import { DEFAULT_OPTIONS, WebSocket, resolveOptions, type WebSocketOptions } from './websocket.js';
 
 export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
 
@@ -103,6 +103,7 @@ export class WebSocketServer extends EventEmitter {
   constructor(options: ServerOptions = {}) {
     super();
     this.options = options;
+    resolveOptions(options);
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);

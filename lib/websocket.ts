@@ -119,7 +119,7 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
   private kaNextPing = 0;
   private kaDeadline = 0;
   private kaSeen = true;
-  private readonly opts: Required<Omit<WebSocketOptions, 'maxFragments'>>;
+  private readonly opts: ResolvedOptions;
   private readonly transform: (MessageTransform & { readonly threshold?: number }) | null;
   private streamCompress: boolean | null = null;
   private pauseReasons = PAUSE_STARTUP;
@@ -146,16 +146,7 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
     this.url = init.url;
     this.transform = init.transform;
     const o = init.options;
-    this.opts = {
-      maxPayload: o.maxPayload ?? DEFAULT_OPTIONS.maxPayload,
-      keepAliveInterval: o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveInterval,
-      keepAliveTimeout: o.keepAliveTimeout ?? o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveTimeout,
-      closeTimeout: o.closeTimeout ?? DEFAULT_OPTIONS.closeTimeout,
-      idleTimeout: o.idleTimeout ?? DEFAULT_OPTIONS.idleTimeout,
-      sendHighWaterMark: o.sendHighWaterMark ?? DEFAULT_OPTIONS.sendHighWaterMark,
-      maxSendQueue: o.maxSendQueue ?? DEFAULT_OPTIONS.maxSendQueue,
-      sendQueueLimitPolicy: o.sendQueueLimitPolicy ?? DEFAULT_OPTIONS.sendQueueLimitPolicy,
-    };
+    this.opts = resolveOptions(o);
     this.conn = new Connection(new ConnectionBridge(this), {
       role: init.role,
       maxPayload: this.opts.maxPayload,
@@ -565,6 +556,39 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
 }
 
 const EMPTY = Buffer.alloc(0);
+
+export type ResolvedOptions = Required<Omit<WebSocketOptions, 'maxFragments'>>;
+
+/** One resolved object per options object: every connection of a server shares it. */
+const resolvedCache = new WeakMap<WebSocketOptions, ResolvedOptions>();
+
+/** Validates and resolves options (throws InvalidArgumentError); cached per options object. */
+export function resolveOptions(o: WebSocketOptions): ResolvedOptions {
+  let r = resolvedCache.get(o);
+  if (r !== undefined) return r;
+  r = Object.freeze({
+    maxPayload: nonNegative('maxPayload', o.maxPayload ?? DEFAULT_OPTIONS.maxPayload),
+    keepAliveInterval: nonNegative('keepAliveInterval', o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveInterval),
+    keepAliveTimeout: nonNegative('keepAliveTimeout', o.keepAliveTimeout ?? o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveTimeout),
+    closeTimeout: nonNegative('closeTimeout', o.closeTimeout ?? DEFAULT_OPTIONS.closeTimeout),
+    idleTimeout: nonNegative('idleTimeout', o.idleTimeout ?? DEFAULT_OPTIONS.idleTimeout),
+    sendHighWaterMark: nonNegative('sendHighWaterMark', o.sendHighWaterMark ?? DEFAULT_OPTIONS.sendHighWaterMark),
+    maxSendQueue: nonNegative('maxSendQueue', o.maxSendQueue ?? DEFAULT_OPTIONS.maxSendQueue),
+    sendQueueLimitPolicy: o.sendQueueLimitPolicy ?? DEFAULT_OPTIONS.sendQueueLimitPolicy,
+  });
+  if (r.sendQueueLimitPolicy !== 'close' && r.sendQueueLimitPolicy !== 'terminate') {
+    throw new InvalidArgumentError(`sendQueueLimitPolicy must be 'close' or 'terminate', not ${String(r.sendQueueLimitPolicy)}`);
+  }
+  resolvedCache.set(o, r);
+  return r;
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a number >= 0 (got ${String(value)})`);
+  }
+  return value;
+}
 
 function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(data)) return data;

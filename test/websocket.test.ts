@@ -276,3 +276,11 @@ t.test('async iterator backpressure: a stalled consumer stops the socket being r
   await it.return?.();
   client.terminate();
 });
+
+t.test('bad options are refused up front, not at the first connection', async (t) => {
+  const { WebSocketServer, connect } = await import('../lib/index.js');
+  t.throws(() => new WebSocketServer({ keepAliveInterval: -1 }), InvalidArgumentError);
+  t.throws(() => new WebSocketServer({ maxPayload: Number.NaN }), InvalidArgumentError);
+  t.throws(() => new WebSocketServer({ sendQueueLimitPolicy: 'drop' as 'close' }), InvalidArgumentError);
+  await t.rejects(connect('ws://127.0.0.1:1/', { closeTimeout: -5 }), InvalidArgumentError);
+});
