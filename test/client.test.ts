@@ -7,6 +7,8 @@ import { acceptKey } from '../lib/handshake/key.js';
 import { WebSocketServer } from '../lib/server.js';
 import type { WebSocket } from '../lib/websocket.js';
 import { selfSignedCert } from './handshake/helpers.js';
+import { failure as failureOf } from './helpers/failure.js';
+const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -56,14 +58,6 @@ function switching(key: string, extra = ''): string {
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${extra}\r\n`;
 }
 
-async function failure(promise: Promise<unknown>): Promise<HandshakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as HandshakeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 t.test('writes the exact request and opens on a valid 101', async (t) => {
   const server = await scripted(t, (socket, _head, key) => socket.write(switching(key, 'Sec-WebSocket-Protocol: chat\r\n')));

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../lib/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import { openRaw, upgradeRequest } from '../handshake/helpers.js';
+import { failure as failureOf } from '../helpers/failure.js';
+const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
 const CLI = fileURLToPath(new URL('../../lib/cli.js', import.meta.url));
 
@@ -51,14 +53,6 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return (await exit)[0] as number | null;
 }
 
-async function failure(promise: Promise<unknown>): Promise<HandshakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as HandshakeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 t.test('npm start runs `serve --port 8080` after a build; serve prints its URL on 127.0.0.1 and how to try it', async (t) => {
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -11,18 +11,12 @@ import type { HandshakeError } from '../../lib/errors.js';
 import { WebSocketServer } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { selfSignedCert } from '../handshake/helpers.js';
+import { failure as failureOf } from '../helpers/failure.js';
+const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
 const serverPair = selfSignedCert();
 const clientPair = selfSignedCert();
 
-async function failure(promise: Promise<unknown>): Promise<HandshakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as HandshakeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 interface Seen {
   servername: string | false | undefined;
