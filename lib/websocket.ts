@@ -391,7 +391,10 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
 
   /** @internal */
   onSocketError(err: Error): void {
-    this.emitError(new WebSocketError('ERR_WS_SOCKET', `socket error: ${err.message}`, { cause: err }));
+    // Resets are routine on the internet: build the wrapper (and its stack) only for a listener.
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', new WebSocketError('ERR_WS_SOCKET', `socket error: ${err.message}`, { cause: err }));
+    }
   }
 
   /** @internal */
