@@ -46,6 +46,13 @@ const S_CONTROL = 2;
 
 const EMPTY = Buffer.alloc(0);
 
+// One 4-byte scratch for all parsers: unmask() reads the key from it synchronously.
+const KEY_SCRATCH = Buffer.allocUnsafeSlow(4);
+function keyBytes(key: number): Buffer {
+  KEY_SCRATCH.writeUInt32BE(key, 0);
+  return KEY_SCRATCH;
+}
+
 // Small fragments of a multi-fragment message are copied into shared blocks
 // so that a message made of thousands of tiny frames holds a few blocks
 // instead of thousands of slice objects (memory stays ~ message size).
@@ -78,7 +85,8 @@ export class FrameParser {
   private running = false;
 
   private state = S_HEADER;
-  private readonly hdr = Buffer.allocUnsafe(14);
+  // Scratch for a header split across reads; allocated the first time one is.
+  private hdr: Buffer | null = null;
   private hdrLen = 0;
 
   // The frame being read.
@@ -87,7 +95,8 @@ export class FrameParser {
   private masked = false;
   private frameLen = 0;
   private remaining = 0;
-  private readonly key = new Uint8Array(4);
+  // The frame's mask key as one 32-bit number: an idle connection keeps no buffer for it.
+  private key = 0;
   private ctrl: Buffer | null = null;
 
   // The message being read.
@@ -193,7 +202,7 @@ export class FrameParser {
     }
     // The header spans chunks: gather it in `hdr`, checking the first two
     // bytes as soon as they are there.
-    const hdr = this.hdr;
+    const hdr = (this.hdr ??= Buffer.allocUnsafe(14));
     while (pos < buf.length) {
       hdr[this.hdrLen++] = buf[pos++];
       if (this.hdrLen < 2) continue;
@@ -257,11 +266,7 @@ export class FrameParser {
     }
     this.masked = (b1 & 0x80) !== 0;
     if (this.masked) {
-      const key = this.key;
-      key[0] = h[k];
-      key[1] = h[k + 1];
-      key[2] = h[k + 2];
-      key[3] = h[k + 3];
+      this.key = h.readUInt32BE(k);
     }
     const op = b0 & 0x0f;
     this.fin = (b0 & 0x80) !== 0;
@@ -298,7 +303,7 @@ export class FrameParser {
     const avail = buf.length - pos;
     const n = avail < this.remaining ? avail : this.remaining;
     const end = pos + n;
-    if (this.masked) unmask(buf, pos, end, this.key, 0, (this.frameLen - this.remaining) & 3);
+    if (this.masked) unmask(buf, pos, end, keyBytes(this.key), 0, (this.frameLen - this.remaining) & 3);
     this.pos = end;
     if (this.checkText && !this.utf8.write(buf, pos, end)) {
       this.fail(1007, 'Invalid UTF-8 in a text message');
@@ -328,7 +333,7 @@ export class FrameParser {
     const avail = buf.length - pos;
     if (this.ctrl === null && avail >= this.remaining) {
       const end = pos + this.remaining;
-      if (this.masked) unmask(buf, pos, end, this.key, 0, 0);
+      if (this.masked) unmask(buf, pos, end, keyBytes(this.key), 0, 0);
       this.pos = end;
       this.remaining = 0;
       this.endControl(buf.subarray(pos, end));
@@ -341,7 +346,7 @@ export class FrameParser {
     this.remaining -= n;
     if (this.remaining === 0) {
       const payload = this.ctrl;
-      if (this.masked) unmask(payload, 0, payload.length, this.key, 0, 0);
+      if (this.masked) unmask(payload, 0, payload.length, keyBytes(this.key), 0, 0);
       this.endControl(payload);
     }
   }
