@@ -215,7 +215,7 @@ t.test('ping flood from a peer that never reads: pongs are coalesced, memory bou
   const { accepted, dialed } = await socketPair();
   const server = new WebSocket({ role: 'server', socket: accepted, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
   dialed.pause();
-  const N = 20000;
+  const N = 100_000; // 13 MB: more than loopback kernel buffers hold, so the socket really backs up
   const frames: Buffer[] = [];
   for (let i = 0; i < N; i++) frames.push(clientFrame(0x9, Buffer.alloc(125, i & 0xff).fill(String(i).padStart(8, '0'), 0, 8)));
   const flood = Buffer.concat(frames);

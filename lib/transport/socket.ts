@@ -25,6 +25,8 @@ export class SocketTransport {
   /** @internal Read by the shared socket event handlers below. */
   readonly listener: TransportListener;
   private corked = false;
+  private small: Buffer[] = [];
+  private smallBytes = 0;
   private readingPaused = false;
   private closed = false;
 
@@ -56,19 +58,44 @@ export class SocketTransport {
       socket.cork();
       process.nextTick(uncork, this);
     }
-    for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      if (chunk.length <= SMALL_CHUNK) {
+        this.small.push(chunk);
+        this.smallBytes += chunk.length;
+        if (this.smallBytes >= SMALL_BATCH) this.flushSmall();
+      } else {
+        this.flushSmall();
+        socket.write(chunk);
+      }
+    }
+  }
+
+  /**
+   * Small frames written in one tick leave as one buffer: a copy of a few
+   * hundred bytes is cheaper than the stream's bookkeeping for each chunk.
+   * Large payloads are never copied.
+   */
+  private flushSmall(): void {
+    const n = this.small.length;
+    if (n === 0) return;
+    const buf = n === 1 ? this.small[0]! : Buffer.concat(this.small, this.smallBytes);
+    this.small = [];
+    this.smallBytes = 0;
+    this.socket.write(buf);
   }
 
   /** Call `cb` once everything written so far has been flushed to the kernel. */
   whenFlushed(cb: () => void): void {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) return;
+    this.flushSmall();
     socket.write(EMPTY, cb);
   }
 
   /** Bytes written but not yet flushed to the kernel. */
   get writableLength(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.smallBytes;
   }
 
   /** True while the socket's write buffer is above its high-water mark. */
@@ -103,6 +130,7 @@ export class SocketTransport {
   flush(): void {
     if (!this.corked) return;
     this.corked = false;
+    if (!this.socket.destroyed) this.flushSmall();
     // cork() may have been called more than once by other writers; drain them all.
     while (this.socket.writableCorked > 0) this.socket.uncork();
   }
@@ -116,6 +144,10 @@ export class SocketTransport {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Chunks up to this size are gathered and written as one buffer per tick... */
+const SMALL_CHUNK = 4096;
+/** ...up to this many bytes at a time. */
+const SMALL_BATCH = 64 * 1024;
 const kTransport = Symbol('rfcws.transport');
 type BoundSocket = Socket & { [kTransport]: SocketTransport };
 
