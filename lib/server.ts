@@ -94,6 +94,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly deflate: PerMessageDeflateOptions | null;
   private readonly pending = new Map<Duplex, Handshake>();
   private readonly rawSockets = new Set<net.Socket>();
+  /** wss: accept time of connections still in their TLS handshake, by peer address and port. */
+  private readonly tlsAccepted = new Map<string, number>();
   private listener: net.Server | null = null;
   private readonly httpServer: HttpServer | null;
   private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -130,7 +132,11 @@ export class WebSocketServer extends EventEmitter {
     this.listener = server;
     server.on('connection', (socket: net.Socket) => {
       this.rawSockets.add(socket);
-      socket.once('close', () => this.rawSockets.delete(socket));
+      if (tlsOptions !== undefined) this.tlsAccepted.set(peerKey(socket), Date.now());
+      socket.once('close', () => {
+        this.rawSockets.delete(socket);
+        if (tlsOptions !== undefined) this.tlsAccepted.delete(peerKey(socket));
+      });
     });
     server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => this.onSocket(socket));
     // Node leaves a socket open after a TLS handshake timeout unless someone destroys it here.
@@ -270,7 +276,14 @@ export class WebSocketServer extends EventEmitter {
     };
     socket.on('error', hs.onError);
     socket.once('close', hs.onClose);
-    hs.timer = setTimeout(() => this.timeout(hs), this.handshakeTimeout);
+    // wss: the TLS handshake already used part of the deadline, which runs from accept to 101.
+    let deadline = this.handshakeTimeout;
+    const acceptedAt = this.tlsAccepted.get(peerKey(socket));
+    if (acceptedAt !== undefined) {
+      this.tlsAccepted.delete(peerKey(socket));
+      deadline = Math.max(0, acceptedAt + this.handshakeTimeout - Date.now());
+    }
+    hs.timer = setTimeout(() => this.timeout(hs), deadline);
     this.pending.set(socket, hs);
     return hs;
   }
@@ -320,11 +333,27 @@ export class WebSocketServer extends EventEmitter {
       });
       transform = null;
       this.clients.add(ws);
-      this.emit('connection', ws, req, auth.data);
+      this.announce(ws, req, auth.data);
     } catch (err) {
       transform?.dispose();
       if (hs.done) return;
       this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
+    }
+  }
+
+  /**
+   * Emit 'connection'. An exception from the application's listener is its own
+   * bug, not a handshake failure: the connection is closed with 1011 and the
+   * exception goes to the server's 'error' listeners, or, with none, is thrown
+   * as an uncaught exception the way an EventEmitter listener's would be.
+   */
+  private announce(ws: WebSocket, req: UpgradeRequest, data: unknown): void {
+    try {
+      this.emit('connection', ws, req, data);
+    } catch (err) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'server error');
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else process.nextTick(() => { throw err; });
     }
   }
 
@@ -377,4 +406,10 @@ async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void>
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** Address and port of the peer: unique among a listener's live connections, and the same on a TLS socket as on the TCP socket under it. */
+function peerKey(socket: Duplex): string {
+  const s = socket as net.Socket;
+  return `${s.remoteAddress}|${s.remotePort}`;
 }

@@ -1,12 +1,10 @@
-// Failures found while hardening, in code other people own. Marked `todo` so
-// the suite stays green; remove the todo once fixed (the test then must pass).
+// Failures found while hardening, kept as regression tests once fixed.
 import t from 'tap';
 import { connect } from '../../lib/client.js';
 import { listen, sleep } from './helpers.js';
 
 t.test(
   "an exception thrown by a 'connection' listener is not swallowed silently",
-  { todo: 'lib/server.ts: upgrade() catches it and returns because the handshake is already settled' },
   async (t) => {
     const { wss, port } = await listen(t);
     const surfaced: Error[] = [];
@@ -16,7 +14,10 @@ t.test(
     });
     const ws = await connect(`ws://127.0.0.1:${port}/`, { keepAliveInterval: 0 });
     t.teardown(() => ws.terminate());
-    await sleep(100);
-    t.equal(surfaced.length, 1, "the application's exception reaches the server's 'error' event (or the process)");
+    const [code] = await new Promise<[number]>((resolve) => ws.once('close', (c: number) => resolve([c])));
+    await sleep(10);
+    t.equal(surfaced.length, 1, "the application's exception reaches the server's 'error' event");
+    t.equal(surfaced[0]?.message, 'bug in the application');
+    t.equal(code, 1011, 'the client is told the server failed');
   },
 );
