@@ -24,7 +24,8 @@ export interface Authorized {
 
 /**
  * Run the hook. Resolves on acceptance; rejects with UpgradeRejection on
- * refusal (403 for `false`, the given status otherwise) and with a 500
+ * refusal (403 for `false`, the given status otherwise, or the UpgradeRejection
+ * the hook threw) and with a 500
  * UpgradeRejection, whose `cause` is the original error, when the hook throws,
  * returns something unexpected or an invalid status.
  */
@@ -34,6 +35,8 @@ export async function runAuthorize(hook: Authorizer | undefined, req: UpgradeReq
   try {
     result = await hook(req);
   } catch (err) {
+    // A deliberate refusal thrown from deep inside the application's own code keeps its status.
+    if (err instanceof UpgradeRejection) throw err;
     throw internalError(err);
   }
   if (result === true) return {};

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import t from 'tap';
 import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server.js';
+import { UpgradeRejection } from '../../lib/errors.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { exchange, maskedTextFrame, openRaw, parseResponse, upgradeRequest, type RawPeer } from '../handshake/helpers.js';
 
@@ -95,6 +96,20 @@ for (const mode of ['standalone', 'attached'] as const) {
     const refused = parseResponse(await exchange(port, upgradeRequest({ headers: { Cookie: 'session=bad' } })));
     t.equal(refused.statusLine, 'HTTP/1.1 401 Unauthorized');
     t.equal(refused.body, 'login first');
+  });
+
+  t.test(`${mode}: an UpgradeRejection thrown by authorize is answered with its own status and headers`, async (t) => {
+    const { port } = await serve(t, mode, {
+      authorize: async () => {
+        throw new UpgradeRejection(401, 'log in first', { 'WWW-Authenticate': 'Bearer' });
+      },
+    });
+    const peer = await openRaw(port);
+    await peer.write(upgradeRequest({ path: '/p', headers: {} }));
+    const head = await peer.head();
+    peer.socket.destroy();
+    t.equal(head.split('\r\n')[0], 'HTTP/1.1 401 Unauthorized');
+    t.match(head, /\r\nWWW-Authenticate: Bearer\r\n/i);
   });
 
   t.test(`${mode}: frames sent while authorize is still pending are not lost`, async (t) => {
