@@ -73,6 +73,8 @@ interface OutFrame {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Compressed fragment bytes gathered before one inflate call. */
+const COMPRESSED_BATCH = 16 * 1024;
 
 /**
  * One WebSocket connection's protocol state (RFC 6455 sections 5-7).
@@ -98,6 +100,9 @@ export class Connection implements FrameSink {
   private _closeReceived = false;
   private _failed = false;
   private destroyed = false;
+  /** Small compressed fragments waiting to be inflated together (see onCompressedFrame). */
+  private zBatch: Buffer[] | null = null;
+  private zBatchBytes = 0;
 
   // Outgoing streamed message state.
   private outOpen = false;
@@ -274,6 +279,17 @@ export class Connection implements FrameSink {
 
   /** @internal */
   onCompressedFrame(data: Buffer, fin: boolean, isBinary: boolean): void {
+    // A peer can split a compressed message into thousands of tiny fragments; each would cost a
+    // zlib round trip on the thread pool. Small non-final fragments are gathered (copied, so no
+    // read buffers stay referenced) and inflated together, at most COMPRESSED_BATCH bytes at a time.
+    if (!fin && data.length < COMPRESSED_BATCH) {
+      (this.zBatch ??= []).push(Buffer.from(data));
+      this.zBatchBytes += data.length;
+      if (this.zBatchBytes < COMPRESSED_BATCH) return;
+      data = this.takeBatch(null);
+    } else if (this.zBatch !== null) {
+      data = this.takeBatch(data);
+    }
     const parser = this.parser;
     // Later frames (data and control) wait until this one is inflated, so
     // messages and events stay in wire order and zlib's queue stays short.
@@ -294,6 +310,15 @@ export class Connection implements FrameSink {
       if (msg !== null) this.handler.message(msg, isBinary);
       if (parser.halt === 0) parser.run();
     });
+  }
+
+  private takeBatch(last: Buffer | null): Buffer {
+    const parts = this.zBatch!;
+    if (last !== null) parts.push(last);
+    const out = Buffer.concat(parts, this.zBatchBytes + (last === null ? 0 : last.length));
+    this.zBatch = null;
+    this.zBatchBytes = 0;
+    return out;
   }
 
   /** @internal */
