@@ -112,8 +112,10 @@ export function describeEnv(command: string): RunEnv {
       .toString().trim();
     // What was measured may include files not committed yet (tracked or new) under lib/ and bench/.
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'bench'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString().trim();
-    if (dirty) commit += ` + uncommitted changes in ${[...new Set(dirty.split('\n').map((l) => l.slice(3).split('/').slice(0, 2).join('/')))].join(', ')}`;
+      .toString();
+    // Porcelain lines are "XY path": keep their leading status columns (no trim before slicing).
+    const paths = dirty.split('\n').filter((l) => l.length > 3).map((l) => l.slice(3).split('/').slice(0, 2).join('/'));
+    if (paths.length > 0) commit += ` + uncommitted changes in ${[...new Set(paths)].join(', ')}`;
   } catch { /* not a checkout */ }
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
