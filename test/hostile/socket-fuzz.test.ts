@@ -19,23 +19,13 @@ import {
 } from './helpers.js';
 import { connect } from '../../lib/client.js';
 import { acceptKey } from '../../lib/handshake/key.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 300);
 const CONCURRENCY = 24;
 const MAX_PAYLOAD = 256 * 1024;
 
-/** mulberry32: small, seedable, good enough for test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);

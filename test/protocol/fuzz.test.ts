@@ -11,22 +11,12 @@ import { Connection } from '../../lib/protocol/connection.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
 import { frame, parseFrames, type FrameSpec } from './fixtures/frames.js';
 import { canComplete } from './fixtures/utf8-reference.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 4000);
 const FAIL_CODES = new Set([1002, 1007, 1009]);
 
-/** mulberry32: small, fast, good enough for test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Identity "compression" with an inflated-size limit, sync or async. */
 class IdentityTransform implements MessageTransform {
