@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Connection, type ConnectionHandler } from './protocol/connection.js';
 import type { MessageTransform } from './protocol/extension.js';
 import { SocketTransport, type TransportListener } from './transport/socket.js';
-import { joinKeepAlive, leaveKeepAlive, tickPeriod, type KeepAliveMember } from './keepalive.js';
+import { joinTicker, leaveTicker, tickPeriod, type TickerMember } from './ticker.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 
@@ -93,7 +93,7 @@ const CLIENT_TCP_CLOSE_WAIT = 1_000;
  * when a listener exists, so a hostile peer cannot crash a process that did not
  * subscribe), `drain`.
  */
-export class WebSocket extends EventEmitter implements KeepAliveMember, TransportListener {
+export class WebSocket extends EventEmitter implements TickerMember, TransportListener {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -114,21 +114,22 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
   private state = 1;
   private readonly conn: Connection;
   private readonly transport: SocketTransport;
-  /** Keepalive: the shared ticker's period (0 = off), the next ping, the pending deadline (0 = none), and whether bytes arrived since that ping. */
-  private readonly kaPeriod: number;
+  /** The shared ticker's period for keepalive and idle checks (0 = neither is on). */
+  private readonly tickEvery: number;
+  /** Keepalive: the next ping, the pending deadline (0 = none), and whether bytes arrived since that ping. */
   private kaNextPing = 0;
   private kaDeadline = 0;
   private kaSeen = true;
   private readonly opts: ResolvedOptions;
   private readonly transform: (MessageTransform & { readonly threshold?: number }) | null;
-  private streamCompress: boolean | null = null;
   private pauseReasons = PAUSE_STARTUP;
   private readBlocked = false;
   private needDrain = false;
   private pendingPong: Buffer | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** Idle timeout: set by every data message either way; the ticker moves idleSince while it is set. */
   private idleActivity = false;
+  private idleSince = 0;
   private peerCode = 0;
   private peerReason = '';
   private localCode = 0;
@@ -160,15 +161,13 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
     this.transport = new SocketTransport(init.socket, this);
     if (init.head.length > 0) this.conn.receive(init.head);
     this.registry = init.registry ?? null;
-    if (this.opts.keepAliveInterval > 0) {
-      this.kaPeriod = tickPeriod(this.opts.keepAliveInterval, this.opts.keepAliveTimeout);
-      this.kaNextPing = Date.now() + this.opts.keepAliveInterval;
-      joinKeepAlive(this, this.kaPeriod);
-    } else {
-      this.kaPeriod = 0;
-    }
-    if (this.opts.idleTimeout > 0) {
-      this.idleTimer = setInterval(() => this.checkIdle(), this.opts.idleTimeout);
+    const keepAlive = this.opts.keepAliveInterval > 0;
+    this.tickEvery = tickPeriod(keepAlive ? this.opts.keepAliveInterval : 0, keepAlive ? this.opts.keepAliveTimeout : 0, this.opts.idleTimeout);
+    if (this.tickEvery !== 0) {
+      const now = Date.now();
+      this.kaNextPing = now + this.opts.keepAliveInterval;
+      this.idleSince = now;
+      joinTicker(this, this.tickEvery);
     }
     setImmediate(() => {
       if (this.state === WebSocket.OPEN) this.emit('open');
@@ -225,20 +224,13 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
       return false;
     }
     const fin = options?.fin ?? true;
-    let compress = false;
-    if (this.streamCompress !== null) {
-      // A streamed message is compressed whole or not at all: its first piece decided.
-      compress = this.streamCompress;
-      if (fin) this.streamCompress = null;
-    } else if (this.transform !== null && options?.compress !== false) {
-      // Its size unknown up front, a streamed message is compressed whatever the threshold.
-      compress = !fin || buf.length >= (this.transform.threshold ?? 0);
-      if (!fin) this.streamCompress = compress;
-    } else if (!fin) {
-      this.streamCompress = false;
-    }
+    const transform = this.transform;
+    // The core decides from a message's first piece and keeps that for the rest; a streamed
+    // message's size is unknown up front, so it is compressed whatever the threshold.
+    const compress = transform !== null && options?.compress !== false && (!fin || buf.length >= (transform.threshold ?? 0));
     this.idleActivity = true;
-    if (compress || cb !== undefined || this.needDrain) {
+    // With a transform any send may wait behind a compression: learn when it leaves.
+    if (transform !== null || cb !== undefined || this.needDrain) {
       this.conn.send(buf, binary, { fin, compress }, (err?: Error) => this.afterSend(err, cb));
     } else {
       this.conn.send(buf, binary, { fin, compress: false });
@@ -403,8 +395,7 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
     this.closeEmitted = true;
     this.state = WebSocket.CLOSED;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.idleTimer !== null) clearInterval(this.idleTimer);
-    if (this.kaPeriod !== 0) leaveKeepAlive(this, this.kaPeriod);
+    if (this.tickEvery !== 0) leaveTicker(this, this.tickEvery);
     this.registry?.delete(this);
     this.conn.destroy();
     let code: number;
@@ -485,8 +476,20 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
     }
   }
 
-  /** @internal Visited by the shared keepalive ticker. */
-  keepAliveTick(now: number): void {
+  /** @internal Visited by the shared ticker: keepalive, then the idle timeout. */
+  tick(now: number): void {
+    if (this.opts.keepAliveInterval > 0) this.keepAliveTick(now);
+    if (this.opts.idleTimeout > 0 && this.state === WebSocket.OPEN) {
+      if (this.idleActivity) {
+        this.idleActivity = false;
+        this.idleSince = now;
+      } else if (now - this.idleSince >= this.opts.idleTimeout) {
+        this.close(1001, 'idle timeout');
+      }
+    }
+  }
+
+  private keepAliveTick(now: number): void {
     if (this.kaDeadline !== 0) {
       if (this.kaSeen) this.kaDeadline = 0;
       else if (now >= this.kaDeadline) return this.onDeadPeer();
@@ -509,14 +512,6 @@ export class WebSocket extends EventEmitter implements KeepAliveMember, Transpor
       this.localReason = 'keepalive timeout: the peer sent nothing';
     }
     this.terminate();
-  }
-
-  private checkIdle(): void {
-    if (this.idleActivity) {
-      this.idleActivity = false;
-      return;
-    }
-    if (this.state === WebSocket.OPEN) this.close(1001, 'idle timeout');
   }
 
   private startCloseTimer(ms: number): void {
