@@ -4,9 +4,8 @@
  * server and checks every echo; reports messages/s, MB/s and its own CPU.
  */
 import { createRequire } from 'node:module';
-import { performance } from 'node:perf_hooks';
 import { makePayload } from './frames.js';
-import { importLib, serveParent, sleep } from './util.js';
+import { importLib, measureWindow, serveParent, sleep } from './util.js';
 
 const require = createRequire(import.meta.url);
 
@@ -62,19 +61,13 @@ async function run(a: Args) {
     });
     for (let i = 0; i < a.inflight; i++) { outstanding++; sendOne(s, false); }
   }
-  await sleep(a.warmupMs);
-  const c0 = process.cpuUsage(); const t0 = performance.now();
-  counting = true;
-  await sleep(a.durationMs);
-  counting = false;
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
+  const { seconds, cpuPct } = await measureWindow(a.warmupMs, a.durationMs, (on) => { counting = on; });
   running = false;
   if (outstanding > 0) await Promise.race([new Promise<void>((r) => { drained = r; }), sleep(15_000)]);
   for (const s of socks) s.close();
   return {
     msgs: completed, seconds, msgsPerSec: completed / seconds, mbPerSec: (completed * a.size) / seconds / 1e6,
-    cpuPct: ((cpu.user + cpu.system) / 1e6 / seconds) * 100, errors, firstError,
+    cpuPct, errors, firstError,
   };
 }
 

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import {
   BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, closeFrame, makePayload, repeatFrame, upgradeRequest,
 } from './frames.js';
-import { serveParent, sleep } from './util.js';
+import { measureWindow, serveParent, sleep } from './util.js';
 
 const HOST = '127.0.0.1';
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -240,13 +240,7 @@ async function echo(a: EchoArgs) {
     send(a.inflight);
   }
 
-  await sleep(a.warmupMs);
-  const c0 = process.cpuUsage(); const t0 = performance.now();
-  counting = true;
-  await sleep(a.durationMs);
-  counting = false;
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
+  const { seconds, cpuPct } = await measureWindow(a.warmupMs, a.durationMs, (on) => { counting = on; });
   const msgs = completed;
   running = false;
   if (outstandingTotal > 0) {
@@ -257,7 +251,7 @@ async function echo(a: EchoArgs) {
   const q = (p: number) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : NaN;
   return {
     msgs, seconds, msgsPerSec: msgs / seconds, mbPerSec: (msgs * a.size) / seconds / 1e6,
-    p50: q(0.5), p99: q(0.99), cpuPct: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+    p50: q(0.5), p99: q(0.99), cpuPct,
     errors, firstError, undrained: outstandingTotal,
   };
 }

@@ -8,6 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
 
 /** Directory of the compiled bench scripts (dist/bench or .build/x/bench). */
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -265,3 +266,20 @@ export async function importLib(rel: string): Promise<any | null> {
 }
 
 export function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+/**
+ * The measurement window of a load run: wait out the warm-up, count for
+ * `durationMs` (the caller's counter is on while `setCounting(true)` holds),
+ * and return the seconds measured and this process's CPU use over them.
+ */
+export async function measureWindow(warmupMs: number, durationMs: number, setCounting: (on: boolean) => void): Promise<{ seconds: number; cpuPct: number }> {
+  await sleep(warmupMs);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  setCounting(true);
+  await sleep(durationMs);
+  setCounting(false);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  return { seconds, cpuPct: ((cpu.user + cpu.system) / 1e6 / seconds) * 100 };
+}
