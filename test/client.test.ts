@@ -8,6 +8,7 @@ import { WebSocketServer } from '../lib/server.js';
 import type { WebSocket } from '../lib/websocket.js';
 import { selfSignedCert } from './handshake/helpers.js';
 import { failure as failureOf } from './helpers/failure.js';
+import { onRequestHead } from './helpers/request-head.js';
 const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -31,18 +32,10 @@ async function scripted(t: Test, script: (socket: net.Socket, head: string, key:
     state.connections++;
     sockets.add(socket);
     socket.on('error', () => {});
-    let buffered = '';
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('latin1');
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.off('data', onData);
-      const head = buffered.slice(0, end + 4);
+    onRequestHead(socket, (head, key) => {
       state.requests.push(head);
-      const key = /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(head)?.[1] ?? '';
       script(socket, head, key);
-    };
-    socket.on('data', onData);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.port = (server.address() as net.AddressInfo).port;

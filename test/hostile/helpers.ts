@@ -11,6 +11,7 @@ import { isValidWireCloseCode } from '../../lib/protocol/close.js';
 import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { upgradeRequest } from '../handshake/helpers.js';
+import { onRequestHead } from '../helpers/request-head.js';
 
 export { frame, cframe, sframe } from '../protocol/fixtures/frames.js';
 export { selfSignedCert, upgradeRequest, SAMPLE_KEY, SAMPLE_ACCEPT } from '../handshake/helpers.js';
@@ -320,13 +321,7 @@ export async function rawServer(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    let buffered = '';
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('latin1');
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.off('data', onData);
-      const key = /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(buffered)?.[1] ?? '';
+    onRequestHead(socket, (_head, key) => {
       socket.write(
         'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
           `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
@@ -334,8 +329,7 @@ export async function rawServer(
           '\r\n',
       );
       script(socket);
-    };
-    socket.on('data', onData);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

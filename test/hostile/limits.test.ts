@@ -13,6 +13,7 @@ import { HandshakeError } from '../../lib/errors.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { RawClient, closeCodeIn, frame, listen, selfSignedCert, sleep, track, upgradeRequest } from './helpers.js';
+import { onRequestHead } from '../helpers/request-head.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -41,15 +42,10 @@ async function scripted(t: Test, script: (socket: net.Socket, key: string) => vo
       sockets.delete(socket);
       onClosed();
     });
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
+    onRequestHead(socket, (_head, key) => {
       socket.resume();
-      script(socket, /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(head)?.[1] ?? '');
-    };
-    socket.on('data', onData);
+      script(socket, key);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

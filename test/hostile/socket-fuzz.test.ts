@@ -20,6 +20,7 @@ import {
 import { connect } from '../../lib/client.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import { prng } from '../helpers/prng.js';
+import { onRequestHead } from '../helpers/request-head.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 300);
@@ -253,13 +254,8 @@ t.test(`client fuzz: our client against hostile servers (seed ${SEED}, ${Math.ce
   const scripts: Array<(socket: net.Socket, deflate: boolean) => void> = [];
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
+    onRequestHead(socket, (head, key) => {
       socket.resume();
-      const key = /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(head)?.[1] ?? '';
       const index = Number(/\r\nX-Fuzz: (\d+)\r\n/i.exec(head)?.[1]);
       const deflate = /permessage-deflate/i.test(head);
       socket.write(
@@ -267,8 +263,7 @@ t.test(`client fuzz: our client against hostile servers (seed ${SEED}, ${Math.ce
           `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n${deflate ? 'Sec-WebSocket-Extensions: permessage-deflate\r\n' : ''}\r\n`,
       );
       scripts[index](socket, deflate);
-    };
-    socket.on('data', onData);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
