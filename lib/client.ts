@@ -5,8 +5,8 @@ import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.j
 import { planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
 import { checkSwitchingResponse } from './handshake/client-response.js';
 import { deflateOptions } from './handshake/extensions.js';
-import { HeadParseError, HeadParser, type ResponseHead } from './handshake/head-parser.js';
-import { HeaderList } from './handshake/headers.js';
+import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
+import { HeaderList } from './http/headers.js';
 import {
   CLIENT_HEAD_LIMITS,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -15,8 +15,8 @@ import {
   positiveInteger,
   resolveLimits,
   type HeadLimits,
-} from './handshake/limits.js';
-import { readHead } from './handshake/read-head.js';
+} from './http/limits.js';
+import { readHead } from './http/read-head.js';
 import { collectBody } from './handshake/response-body.js';
 import { reasonPhrase } from './handshake/response.js';
 import { DEFAULT_OPTIONS, WebSocket, resolveOptions, type WebSocketOptions } from './websocket.js';

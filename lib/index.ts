@@ -12,7 +12,7 @@ export type { WebSocketOptions, SendOptions, SendData } from './websocket.js';
 export type { Message } from './iterator.js';
 export { WebSocketServer } from './server.js';
 export type { ServerOptions, UpgradeRequest, AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy } from './server.js';
-export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } from './handshake/limits.js';
+export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } from './http/limits.js';
 export { connect } from './client.js';
 export type { ClientOptions } from './client.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';

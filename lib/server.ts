@@ -7,12 +7,12 @@ import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './err
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import { runAuthorize, type AuthorizeResult, type Authorizer } from './handshake/authorize.js';
 import { deflateOptions, negotiateServerExtensions } from './handshake/extensions.js';
-import { HeadParseError, HeadParser, type HeadFailure } from './handshake/head-parser.js';
-import { HeaderList } from './handshake/headers.js';
+import { HeadParseError, HeadParser, type HeadFailure } from './http/head-parser.js';
+import { HeaderList } from './http/headers.js';
 import { acceptKey } from './handshake/key.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from './handshake/limits.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from './http/limits.js';
 import { originAllowed, type OriginPolicy } from './handshake/origin.js';
-import { readHead } from './handshake/read-head.js';
+import { readHead } from './http/read-head.js';
 import { internalError, writeRejection } from './handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
 import { switchingProtocolsResponse } from './handshake/response.js';

@@ -7,7 +7,7 @@ import {
   MAX_WINDOW_BITS, PERMESSAGE_DEFLATE, readDeflateParams, validateDeflateOptions,
   type DeflateParams, type PerMessageDeflateOptions,
 } from './deflate-options.js';
-import { formatExtensionHeader, type ExtensionOffer } from './header.js';
+import { formatExtensionHeader, type ExtensionOffer } from '../http/extension-header.js';
 
 /** Extension names are compared ASCII case-insensitively, like other HTTP tokens; parameter names are not. */
 function isDeflateName(name: string): boolean {

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import { clientExtensionOffer } from './extensions.js';
 import { generateKey } from './key.js';
-import { isFieldValue, isToken } from './tokens.js';
+import { isFieldValue, isToken } from '../http/tokens.js';
 
 /** Everything needed to dial and to check the answer, computed before any I/O. */
 export interface ClientRequestPlan {

@@ -1,10 +1,10 @@
 import { HandshakeError } from '../errors.js';
-import type { ResponseHead } from './head-parser.js';
-import type { HeaderList } from './headers.js';
+import type { ResponseHead } from '../http/head-parser.js';
+import type { HeaderList } from '../http/headers.js';
 import { acceptClientExtensions, type NegotiatedExtensions } from './extensions.js';
 import { acceptKey } from './key.js';
 import type { ClientRequestPlan } from './client-request.js';
-import { listHasToken } from './tokens.js';
+import { listHasToken } from '../http/tokens.js';
 
 export interface AcceptedResponse {
   protocol: string;

@@ -1,5 +1,5 @@
 import { HandshakeError } from '../errors.js';
-import { parseExtensionHeader, type ExtensionOffer } from '../extensions/header.js';
+import { parseExtensionHeader, type ExtensionOffer } from '../http/extension-header.js';
 import {
   PerMessageDeflate,
   acceptServerResponse,

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { UpgradeRejection } from '../errors.js';
-import { REJECT_LINGER } from './limits.js';
+import { REJECT_LINGER } from '../http/limits.js';
 import { rejectionResponse } from './response.js';
 
 /**

@@ -1,5 +1,5 @@
-import { parseCookies } from './cookies.js';
-import type { HeaderList } from './headers.js';
+import { parseCookies } from '../http/cookies.js';
+import type { HeaderList } from '../http/headers.js';
 
 /** What `authorize`, `allowedOrigins`, `protocols` and the 'connection' event see of an upgrade request. */
 export interface UpgradeRequest {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import type { HeaderList } from './headers.js';
-import { listHasToken } from './tokens.js';
+import type { HeaderList } from '../http/headers.js';
+import { listHasToken } from '../http/tokens.js';
 
 /**
  * Collect the start of a refused upgrade's body for HandshakeError.body: stop

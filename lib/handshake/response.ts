@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { isFieldValue, isToken } from './tokens.js';
+import { isFieldValue, isToken } from '../http/tokens.js';
 
 const REASONS: Record<number, string> = {
   101: 'Switching Protocols',

@@ -1,8 +1,8 @@
 import { UpgradeRejection } from '../errors.js';
-import { parseExtensionHeader, type ExtensionOffer } from '../extensions/header.js';
+import { parseExtensionHeader, type ExtensionOffer } from '../http/extension-header.js';
 import { isValidKey } from './key.js';
 import { targetPath, type UpgradeInput } from './request.js';
-import { listHasToken, parseTokenList } from './tokens.js';
+import { listHasToken, parseTokenList } from '../http/tokens.js';
 
 /** What a valid upgrade request carries, for negotiation. */
 export interface ValidatedUpgrade {

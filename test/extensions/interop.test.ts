@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer as WsServer, WebSocket as WsClient, type PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
 import { WebSocketServer, connect, type WebSocket } from '../../lib/index.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../../lib/extensions/permessage-deflate.js';
-import { parseExtensionHeader } from '../../lib/extensions/header.js';
+import { parseExtensionHeader } from '../../lib/http/extension-header.js';
 
 // Count calls that really went through our transform (i.e. RSV1 messages).
 const calls = { compress: 0, decompress: 0 };

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseExtensionHeader as parse } from '../../lib/extensions/header.js';
+import { parseExtensionHeader as parse } from '../../lib/http/extension-header.js';
 import {
   acceptServerResponse, clientOffer, negotiateServer, type PerMessageDeflateOptions,
 } from '../../lib/extensions/permessage-deflate.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { UpgradeRejection } from '../../lib/errors.js';
-import { HeaderList } from '../../lib/handshake/headers.js';
-import type { HeaderField } from '../../lib/handshake/head-parser.js';
+import { HeaderList } from '../../lib/http/headers.js';
+import type { HeaderField } from '../../lib/http/head-parser.js';
 import { validateUpgrade, type ValidateOptions } from '../../lib/handshake/validate.js';
 
 const BASE: HeaderField[] = [

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isFieldValue, isToken, listHasToken, parseTokenList, splitList, trimOws } from '../../lib/handshake/tokens.js';
+import { isFieldValue, isToken, listHasToken, parseTokenList, splitList, trimOws } from '../../lib/http/tokens.js';
 
 t.test('tokens and field values', async (t) => {
   t.ok(isToken('chat.v2+json'));

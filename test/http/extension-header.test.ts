@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
   parseExtensionHeader as parse, formatExtensionHeader as format, MAX_EXTENSION_OFFERS, MAX_EXTENSION_PARAMS,
-} from '../../lib/extensions/header.js';
+} from '../../lib/http/extension-header.js';
 import { WebSocketError } from '../../lib/errors.js';
 
 const bad = { code: 'ERR_WS_INVALID_EXTENSION_HEADER' };

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { HeadParseError, HeadParser, type RequestHead } from '../../lib/handshake/head-parser.js';
-import { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS } from '../../lib/handshake/limits.js';
+import { HeadParseError, HeadParser, type RequestHead } from '../../lib/http/head-parser.js';
+import { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS } from '../../lib/http/limits.js';
 
 const REQUEST =
   'GET /chat?x=1 HTTP/1.1\r\n' +

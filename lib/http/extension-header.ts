@@ -12,7 +12,7 @@
  */
 
 import { WebSocketError } from '../errors.js';
-import { isTchar, isToken } from '../handshake/tokens.js';
+import { isTchar, isToken } from './tokens.js';
 
 /** One extension offer (or answer) with its parameters, in header order. */
 export interface ExtensionOffer {
