@@ -19,7 +19,9 @@ import {
 import { readHead } from './http/read-head.js';
 import { collectBody } from './handshake/response-body.js';
 import { reasonPhrase } from './handshake/response.js';
-import { DEFAULT_OPTIONS, WebSocket, resolveOptions, type WebSocketOptions } from './websocket.js';
+import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import { SocketTransport } from './transport/socket.js';
+import { WebSocket } from './websocket.js';
 
 /** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
 export interface ClientOptions extends WebSocketOptions {
@@ -57,7 +59,7 @@ export interface ClientOptions extends WebSocketOptions {
  * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH.
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
-  resolveOptions(options);
+  const resolved = resolveOptions(options);
   const limits = resolveLimits(options, CLIENT_HEAD_LIMITS);
   const timeout =
     options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
@@ -67,10 +69,10 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
     origin: options.origin,
     deflate: deflateOptions(options.perMessageDeflate),
   });
-  return dial(plan, options, limits, timeout);
+  return dial(plan, options, resolved, limits, timeout);
 }
 
-function dial(plan: ClientRequestPlan, options: ClientOptions, limits: HeadLimits, timeout: number): Promise<WebSocket> {
+function dial(plan: ClientRequestPlan, options: ClientOptions, resolved: ResolvedOptions, limits: HeadLimits, timeout: number): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = plan.secure
       ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
@@ -128,8 +130,7 @@ function dial(plan: ClientRequestPlan, options: ClientOptions, limits: HeadLimit
       if (head!.status !== 101) return refused(head!, headers, rest!);
       let accepted;
       try {
-        const maxPayload = options.maxPayload ?? DEFAULT_OPTIONS.maxPayload;
-        accepted = checkSwitchingResponse(head!, headers, plan, maxPayload);
+        accepted = checkSwitchingResponse(head!, headers, plan, resolved.maxPayload);
       } catch (e) {
         return fail(e as HandshakeError);
       }
@@ -139,13 +140,13 @@ function dial(plan: ClientRequestPlan, options: ClientOptions, limits: HeadLimit
       resolve(
         new WebSocket({
           role: 'client',
-          socket,
+          transport: new SocketTransport(socket),
           head: rest!,
           protocol: accepted.protocol,
           extensions: accepted.extensions.header,
           transform: accepted.extensions.transform,
           url: plan.url.href,
-          options,
+          options: resolved,
         }),
       );
     });

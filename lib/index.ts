@@ -7,8 +7,10 @@
  * ```
  * @packageDocumentation
  */
-export { WebSocket, DEFAULT_OPTIONS } from './websocket.js';
-export type { WebSocketOptions, SendOptions, SendData } from './websocket.js';
+export { WebSocket } from './websocket.js';
+export type { WebSocketEvents, SendOptions, SendData } from './websocket.js';
+export { DEFAULT_OPTIONS } from './options.js';
+export type { WebSocketOptions } from './options.js';
 export type { Message } from './iterator.js';
 export { WebSocketServer } from './server.js';
 export type { ServerOptions, UpgradeRequest, AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy } from './server.js';

@@ -18,7 +18,9 @@ import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './h
 import { switchingProtocolsResponse } from './handshake/response.js';
 import { selectProtocol, type ProtocolPolicy } from './handshake/subprotocol.js';
 import { validateUpgrade } from './handshake/validate.js';
-import { DEFAULT_OPTIONS, WebSocket, resolveOptions, type WebSocketOptions } from './websocket.js';
+import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import { SocketTransport } from './transport/socket.js';
+import { WebSocket } from './websocket.js';
 
 export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
 
@@ -88,6 +90,8 @@ export class WebSocketServer extends EventEmitter {
   /** The open connections; a connection leaves the set on its 'close' event. */
   readonly clients = new Set<WebSocket>();
   private readonly options: ServerOptions;
+  /** The per-connection options, resolved once for every connection of this server. */
+  private readonly wsOptions: ResolvedOptions;
   private readonly limits: HeadLimits;
   private readonly handshakeTimeout: number;
   private readonly paths: ReadonlySet<string> | null;
@@ -105,7 +109,7 @@ export class WebSocketServer extends EventEmitter {
   constructor(options: ServerOptions = {}) {
     super();
     this.options = options;
-    resolveOptions(options);
+    this.wsOptions = resolveOptions(options);
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
@@ -312,7 +316,7 @@ export class WebSocketServer extends EventEmitter {
       if (hs.done) return;
       if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');
       const protocol = callHook(() => selectProtocol(this.options.protocols, valid.protocols, req));
-      const maxPayload = this.options.maxPayload ?? DEFAULT_OPTIONS.maxPayload;
+      const maxPayload = this.wsOptions.maxPayload;
       const extensions = negotiateServerExtensions(valid.extensions, this.deflate, maxPayload);
       transform = extensions.transform;
       const response = callHook(() => switchingProtocolsResponse(acceptKey(valid.key), protocol, extensions.header, auth.headers));
@@ -323,12 +327,12 @@ export class WebSocketServer extends EventEmitter {
       hs.socket.write(response);
       const ws = new WebSocket({
         role: 'server',
-        socket: hs.socket as net.Socket,
+        transport: new SocketTransport(hs.socket as net.Socket),
         head,
         protocol: protocol ?? '',
         extensions: extensions.header,
         transform,
-        options: this.options,
+        options: this.wsOptions,
         registry: this.clients,
       });
       transform = null;

@@ -1,39 +1,21 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { Connection, type ConnectionHandler } from './protocol/connection.js';
+import { encodeClosePayload } from './protocol/close.js';
 import type { MessageTransform } from './protocol/extension.js';
-import { SocketTransport, type TransportListener } from './transport/socket.js';
-import { joinTicker, leaveTicker, tickPeriod, type TickerMember } from './ticker.js';
+import type { Transport, TransportListener } from './transport/transport.js';
+import { Liveness, tickPeriod, type Clock, type LivenessOwner } from './timers.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
+import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 
-/** Options shared by both roles (server connections and client connections). */
-export interface WebSocketOptions {
-  /** Largest message accepted, in bytes, counting all fragments and, when compressed, the inflated size. Default 64 MiB. */
-  maxPayload?: number;
-  /** Most frames one message may be split into. Default: the protocol core's (see README). */
-  maxFragments?: number;
-  /** Send a ping this often (ms); 0 turns keepalive off. Default 30 000. */
-  keepAliveInterval?: number;
-  /** A peer that sends nothing at all within this many ms after a keepalive ping is terminated (reported as 1006). Default 30 000. */
-  keepAliveTimeout?: number;
-  /** How long (ms) to wait for the closing handshake and the TCP close before destroying the socket. Default 5 000. */
-  closeTimeout?: number;
-  /** Close with 1001 after this many ms without a data message in either direction; 0 = off (default). */
-  idleTimeout?: number;
-  /** `send()` returns false once `bufferedAmount` reaches this many bytes; `drain` follows. Default 1 MiB. */
-  sendHighWaterMark?: number;
-  /** Hard limit on `bufferedAmount`; a send that would pass it fails and triggers `sendQueueLimitPolicy`. Default 64 MiB. */
-  maxSendQueue?: number;
-  /** What to do with a peer that lets the send queue fill: close with 1008 (default) or terminate at once. */
-  sendQueueLimitPolicy?: 'close' | 'terminate';
-}
+export type { WebSocketOptions, ResolvedOptions } from './options.js';
+export { DEFAULT_OPTIONS, resolveOptions } from './options.js';
 
 /** Everything the handshake layer hands over once the upgrade has succeeded. */
 export interface WebSocketInit {
   role: 'server' | 'client';
-  /** A `net.Socket` or `tls.TLSSocket`; the HTTP handshake is complete. */
-  socket: Socket;
+  /** The byte stream, its HTTP handshake complete (a socket, an HTTP/2 stream, a pipe). */
+  transport: Transport;
   /** Bytes received after the handshake head (the peer may pipeline its first frames). */
   head: Buffer;
   /** The negotiated subprotocol, or ''. */
@@ -44,22 +26,29 @@ export interface WebSocketInit {
   transform: MessageTransform | null;
   /** The URL the client dialled (client role). */
   url?: string;
+  /** The server's or connect()'s options, already resolved there (lib/options.ts caches per object). */
   options: WebSocketOptions;
   /** A set this connection removes itself from when it closes (the server's `clients`): no per-connection listener needed. */
   registry?: Set<WebSocket>;
+  /** The clock of keepalive and idle deadlines (tests pass a manual one). */
+  clock?: Clock;
 }
 
-/** The resolved defaults; see {@link WebSocketOptions}. */
-export const DEFAULT_OPTIONS = Object.freeze({
-  maxPayload: 64 * 1024 * 1024,
-  keepAliveInterval: 30_000,
-  keepAliveTimeout: 30_000,
-  closeTimeout: 5_000,
-  idleTimeout: 0,
-  sendHighWaterMark: 1024 * 1024,
-  maxSendQueue: 64 * 1024 * 1024,
-  sendQueueLimitPolicy: 'close' as 'close' | 'terminate',
-});
+/** The events of a {@link WebSocket} and their arguments. */
+export interface WebSocketEvents {
+  /** Emitted once, in the tick after the connection was handed over (listeners can be attached first). */
+  open: [];
+  /** A complete message: text is validated UTF-8, still as a Buffer (`isBinary` false). */
+  message: [data: Buffer, isBinary: boolean];
+  ping: [payload: Buffer];
+  pong: [payload: Buffer];
+  /** Exactly once per connection: the peer's code, the one we failed with, or 1006. */
+  close: [code: number, reason: string, wasClean: boolean];
+  /** Emitted only when a listener exists, so a hostile peer cannot crash a process that did not subscribe. */
+  error: [err: Error];
+  /** `bufferedAmount` fell back under `sendHighWaterMark` after a send returned false. */
+  drain: [];
+}
 
 /** Data accepted by `send()`. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
@@ -74,34 +63,32 @@ export interface SendOptions {
   fin?: boolean;
 }
 
-/** Input buffered but not yet parsed above which the socket stops being read. */
-const RECEIVE_HIGH_WATER_MARK = 1024 * 1024;
 const PAUSE_STARTUP = 1;
 const PAUSE_CONSUMER = 2;
 const PAUSE_USER = 4;
-/** Reasons that also stop the socket being read (not just message delivery). */
+/** Reasons that also stop the transport being read (not just message delivery). */
 const STOP_READING = PAUSE_CONSUMER | PAUSE_USER;
 /** How long the client waits for the server to close TCP after the closing handshake. */
 const CLIENT_TCP_CLOSE_WAIT = 1_000;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
 
 /**
- * One WebSocket connection, either role. Created by {@link WebSocketServer}
- * (server role) or {@link connect} (client role), already open.
- *
- * Events: `open`, `message` (data: Buffer, isBinary: boolean), `ping` (Buffer),
- * `pong` (Buffer), `close` (code, reason, wasClean), `error` (Error; emitted only
- * when a listener exists, so a hostile peer cannot crash a process that did not
- * subscribe), `drain`.
+ * One WebSocket connection, either role, over any {@link Transport}. Created
+ * by {@link WebSocketServer} (server role) or {@link connect} (client role),
+ * already open: there is no CONNECTING state (the browser-compatible class in
+ * 'rfcws/web' has one). See {@link WebSocketEvents} for the events.
  */
-export class WebSocket extends EventEmitter implements TickerMember, TransportListener {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
+export class WebSocket
+  extends EventEmitter<WebSocketEvents>
+  implements ConnectionHandler, TransportListener, LivenessOwner {
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  readonly OPEN = OPEN;
+  readonly CLOSING = CLOSING;
+  readonly CLOSED = CLOSED;
 
   /** The negotiated subprotocol, or ''. */
   readonly protocol: string;
@@ -111,25 +98,18 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
   readonly url: string | undefined;
   readonly role: 'server' | 'client';
 
-  private state = 1;
+  private state = OPEN;
   private readonly conn: Connection;
-  private readonly transport: SocketTransport;
-  /** The shared ticker's period for keepalive and idle checks (0 = neither is on). */
-  private readonly tickEvery: number;
-  /** Keepalive: the next ping, the pending deadline (0 = none), and whether bytes arrived since that ping. */
-  private kaNextPing = 0;
-  private kaDeadline = 0;
-  private kaSeen = true;
+  private readonly transport: Transport;
+  /** Keepalive and idle deadlines; null when both are off. */
+  private readonly liveness: Liveness | null;
   private readonly opts: ResolvedOptions;
   private readonly transform: (MessageTransform & { readonly threshold?: number }) | null;
   private pauseReasons = PAUSE_STARTUP;
-  private readBlocked = false;
   private needDrain = false;
-  private pendingPong: Buffer | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
-  /** Idle timeout: set by every data message either way; the ticker moves idleSince while it is set. */
-  private idleActivity = false;
-  private idleSince = 0;
+  /** The closing handshake is complete both ways and the transport is being closed. */
+  private finishing = false;
   private peerCode = 0;
   private peerReason = '';
   private localCode = 0;
@@ -146,41 +126,35 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
     this.extensions = init.extensions;
     this.url = init.url;
     this.transform = init.transform;
-    const o = init.options;
-    this.opts = resolveOptions(o);
-    this.conn = new Connection(new ConnectionBridge(this), {
+    const o = resolveOptions(init.options);
+    this.opts = o;
+    this.registry = init.registry ?? null;
+    this.conn = new Connection(this, {
       role: init.role,
-      maxPayload: this.opts.maxPayload,
+      maxPayload: o.maxPayload,
       maxFragments: o.maxFragments,
       transform: init.transform,
-      autoPong: false,
     });
     // Nothing is delivered until the caller had a chance to attach listeners
-    // (the server's 'connection' event, the client's resolved promise).
-    this.conn.pause();
-    this.transport = new SocketTransport(init.socket, this);
+    // (the server's 'connection' event, the client's resolved promise); reading goes on meanwhile.
+    this.conn.pause(false);
+    this.transport = init.transport;
+    this.transport.bind(this);
     if (init.head.length > 0) this.conn.receive(init.head);
-    this.registry = init.registry ?? null;
-    const keepAlive = this.opts.keepAliveInterval > 0;
-    this.tickEvery = tickPeriod(keepAlive ? this.opts.keepAliveInterval : 0, keepAlive ? this.opts.keepAliveTimeout : 0, this.opts.idleTimeout);
-    if (this.tickEvery !== 0) {
-      const now = Date.now();
-      this.kaNextPing = now + this.opts.keepAliveInterval;
-      this.idleSince = now;
-      joinTicker(this, this.tickEvery);
-    }
+    const keepAlive = o.keepAliveInterval > 0;
+    this.liveness = tickPeriod(keepAlive ? o.keepAliveInterval : 0, o.idleTimeout) === 0 ? null : new Liveness(this, o, init.clock);
     setImmediate(() => {
-      if (this.state === WebSocket.OPEN) this.emit('open');
+      if (this.state === OPEN) this.emit('open');
       this.release(PAUSE_STARTUP);
     });
   }
 
-  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  /** OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): number {
     return this.state;
   }
 
-  /** Bytes accepted by `send()` and not yet handed to the kernel. */
+  /** Bytes accepted by `send()`, `ping()` and `pong()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.transport.writableLength + this.conn.pendingSendBytes;
   }
@@ -198,7 +172,7 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
    * Returns false when `bufferedAmount` has reached `sendHighWaterMark` (wait
    * for `drain`), or when the message was not accepted: the connection is not
    * open, or the send queue limit was hit. `cb` is called once the frame is
-   * handed to the socket, or with the error that prevented it. Never throws
+   * handed to the transport, or with the error that prevented it. Never throws
    * for state: a peer can close at any moment, so that is reported, not thrown.
    */
   send(data: SendData, options?: SendOptions | ((err?: Error) => void), cb?: (err?: Error) => void): boolean {
@@ -215,10 +189,7 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
       buf = toBuffer(data);
       binary = options?.binary ?? true;
     }
-    if (this.state !== WebSocket.OPEN) {
-      if (cb) process.nextTick(cb, new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the message was not sent`));
-      return false;
-    }
+    if (this.state !== OPEN) return this.notOpen('the message was not sent', cb);
     if (this.bufferedAmount + buf.length > this.opts.maxSendQueue) {
       this.onSendQueueFull(cb);
       return false;
@@ -228,31 +199,28 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
     // The core decides from a message's first piece and keeps that for the rest; a streamed
     // message's size is unknown up front, so it is compressed whatever the threshold.
     const compress = transform !== null && options?.compress !== false && (!fin || buf.length >= (transform.threshold ?? 0));
-    this.idleActivity = true;
+    if (this.liveness !== null) this.liveness.active = true;
     // With a transform any send may wait behind a compression: learn when it leaves.
     if (transform !== null || cb !== undefined || this.needDrain) {
       this.conn.send(buf, binary, { fin, compress }, (err?: Error) => this.afterSend(err, cb));
     } else {
       this.conn.send(buf, binary, { fin, compress: false });
     }
-    if (this.bufferedAmount >= this.opts.sendHighWaterMark) {
-      if (!this.needDrain) {
-        this.needDrain = true;
-        this.watchFlush();
-      }
-      return false;
-    }
-    return true;
+    return this.belowMark();
   }
 
-  /** Send a ping (payload up to 125 bytes). */
-  ping(data?: SendData): void {
-    this.sendControl(data, true);
+  /**
+   * Send a ping (payload up to 125 bytes, else InvalidArgumentError). Like
+   * `send()`: returns false and passes InvalidStateError to `cb` when the
+   * connection is not open; `cb` runs once the frame is handed to the transport.
+   */
+  ping(data?: SendData, cb?: (err?: Error) => void): boolean {
+    return this.sendControl(data, true, cb);
   }
 
-  /** Send an unsolicited pong (payload up to 125 bytes). */
-  pong(data?: SendData): void {
-    this.sendControl(data, false);
+  /** Send an unsolicited pong; as {@link ping}. Pings from the peer are answered automatically. */
+  pong(data?: SendData, cb?: (err?: Error) => void): boolean {
+    return this.sendControl(data, false, cb);
   }
 
   /**
@@ -261,12 +229,13 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
    * otherwise this throws InvalidArgumentError. A no-op once closing.
    */
   close(code?: number, reason?: string): void {
-    if (code === undefined && reason !== undefined && reason !== '') {
-      throw new InvalidArgumentError('a close reason needs a close code');
+    if (this.state !== OPEN) {
+      // The same argument checks as an open connection's (they live in protocol/close.ts).
+      encodeClosePayload(code, reason);
+      return;
     }
-    if (this.state !== WebSocket.OPEN) return;
     this.conn.close(code, reason);
-    this.state = WebSocket.CLOSING;
+    this.state = CLOSING;
     this.startCloseTimer(this.opts.closeTimeout);
   }
 
@@ -282,8 +251,8 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
 
   /** Drop the connection at once, without a closing handshake (reported as 1006). */
   terminate(): void {
-    if (this.state === WebSocket.CLOSED) return;
-    this.state = WebSocket.CLOSING;
+    if (this.state === CLOSED) return;
+    this.state = CLOSING;
     this.transport.destroy();
   }
 
@@ -303,22 +272,21 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
     return this.iterator;
   }
 
-  // ---- internal: events from the protocol core --------------------------------------
+  // ---- internal: events from the protocol core (ConnectionHandler) ------------------
+
+  /** @internal */
+  write(chunks: Buffer[]): boolean {
+    return this.transport.write(chunks);
+  }
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.idleActivity = true;
+    if (this.liveness !== null) this.liveness.active = true;
     this.emit('message', data, isBinary);
-    if (this.readBlocked) this.updateReading();
   }
 
   /** @internal */
   onPing(payload: Buffer): void {
-    if (!this.conn.closeSent) {
-      // Under a ping flood from a peer that does not read, answer only the latest (RFC 6455 5.5.3).
-      if (this.transport.writableNeedDrain) this.pendingPong = Buffer.from(payload);
-      else this.conn.pong(payload);
-    }
     this.emit('ping', payload);
   }
 
@@ -327,18 +295,19 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
     this.emit('pong', payload);
   }
 
-  /** @internal The peer's close frame; our answer (if needed) is already written. */
+  /** @internal The peer's close frame; our answer is written or queued behind earlier sends. */
   onCloseFrame(code: number, reason: string): void {
     this.peerCode = code;
     this.peerReason = reason;
-    this.state = WebSocket.CLOSING;
-    if (this.role === 'server') {
-      // The server closes TCP first (RFC 6455 7.1.1).
-      this.transport.end();
-      this.startCloseTimer(this.opts.closeTimeout);
-    } else {
-      this.startCloseTimer(Math.min(CLIENT_TCP_CLOSE_WAIT, this.opts.closeTimeout));
-    }
+    this.state = CLOSING;
+    this.finishClose();
+    // Bounds the wait for sends still queued (compression) ahead of our close frame.
+    if (!this.finishing) this.startCloseTimer(this.opts.closeTimeout);
+  }
+
+  /** @internal Our close frame left, after everything sent before it. */
+  onCloseWritten(): void {
+    this.finishClose();
   }
 
   /** @internal The peer broke the protocol; the close frame is written. */
@@ -347,42 +316,34 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
       this.localCode = err.closeCode;
       this.localReason = err.message;
     }
-    this.state = WebSocket.CLOSING;
+    this.state = CLOSING;
     this.emitError(err);
     this.transport.end();
     this.startCloseTimer(this.opts.closeTimeout);
   }
 
-  /** @internal */
-  write(chunks: Buffer[]): void {
-    this.transport.write(chunks);
+  /** @internal The core's read flow decision. */
+  setReading(on: boolean): void {
+    if (on) this.transport.resumeReading();
+    else this.transport.pauseReading();
   }
 
-  // ---- internal: events from the transport ------------------------------------------
+  // ---- internal: events from the transport (TransportListener) ----------------------
 
   /** @internal */
   onData(chunk: Buffer): void {
-    this.kaSeen = true;
+    if (this.liveness !== null) this.liveness.seen = true;
     this.conn.receive(chunk);
-    if (this.conn.bufferedAmount >= RECEIVE_HIGH_WATER_MARK) {
-      this.readBlocked = true;
-      this.transport.pauseReading();
-      this.watchBufferedInput();
-    }
   }
 
   /** @internal */
   onDrain(): void {
-    if (this.pendingPong !== null && !this.conn.closeSent) {
-      const payload = this.pendingPong;
-      this.pendingPong = null;
-      this.conn.pong(payload);
-    }
+    this.conn.drained();
     this.maybeDrain();
   }
 
   /** @internal */
-  onSocketError(err: Error): void {
+  onTransportError(err: Error): void {
     // Resets are routine on the internet: build the wrapper (and its stack) only for a listener.
     if (this.listenerCount('error') > 0) {
       this.emit('error', new WebSocketError('ERR_WS_SOCKET', `socket error: ${err.message}`, { cause: err }));
@@ -390,17 +351,17 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
   }
 
   /** @internal */
-  onSocketClose(): void {
+  onTransportClose(): void {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
-    this.state = WebSocket.CLOSED;
+    this.state = CLOSED;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.tickEvery !== 0) leaveTicker(this, this.tickEvery);
+    this.liveness?.stop();
     this.registry?.delete(this);
     this.conn.destroy();
     let code: number;
     let reason: string;
-    const wasClean = this.conn.closeReceived && this.conn.closeSent && this.localCode === 0;
+    const wasClean = this.conn.closeReceived && this.conn.closeWritten && this.localCode === 0;
     if (this.peerCode !== 0 && this.localCode === 0) {
       code = this.peerCode;
       reason = this.peerReason;
@@ -414,18 +375,69 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
     this.emit('close', code, reason, wasClean);
   }
 
+  // ---- internal: deadlines (LivenessOwner) ------------------------------------------
+
+  /** @internal */
+  keepAlivePing(): void {
+    if (this.state === OPEN) this.conn.ping(EMPTY);
+  }
+
+  /** @internal */
+  keepAliveExpired(): void {
+    if (this.state === CLOSED) return;
+    if (this.localCode === 0) {
+      this.localCode = 1006;
+      this.localReason = 'keepalive timeout: the peer sent nothing';
+    }
+    this.terminate();
+  }
+
+  /** @internal */
+  idleExpired(): void {
+    if (this.state === OPEN) this.close(1001, 'idle timeout');
+  }
+
   // ---- internal helpers --------------------------------------------------------------
 
-  private sendControl(data: SendData | undefined, isPing: boolean): void {
+  /**
+   * Once both close frames have passed: the server closes TCP first (RFC 6455
+   * 7.1.1); the client gives the server a moment to do so. Called when the
+   * peer's close arrives and when ours leaves, whichever is last.
+   */
+  private finishClose(): void {
+    if (this.finishing || !this.conn.closeReceived || !this.conn.closeWritten) return;
+    this.finishing = true;
+    if (this.role === 'server') {
+      this.transport.end();
+      this.startCloseTimer(this.opts.closeTimeout);
+    } else {
+      this.startCloseTimer(Math.min(CLIENT_TCP_CLOSE_WAIT, this.opts.closeTimeout));
+    }
+  }
+
+  private notOpen(what: string, cb: ((err?: Error) => void) | undefined): false {
+    if (cb) process.nextTick(cb, new InvalidStateError(`WebSocket is not open (readyState ${this.state}); ${what}`));
+    return false;
+  }
+
+  private belowMark(): boolean {
+    if (this.bufferedAmount < this.opts.sendHighWaterMark) return true;
+    if (!this.needDrain) {
+      this.needDrain = true;
+      this.watchFlush();
+    }
+    return false;
+  }
+
+  private sendControl(data: SendData | undefined, isPing: boolean, cb: ((err?: Error) => void) | undefined): boolean {
     const payload = data === undefined ? EMPTY : typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
     if (payload.length > 125) {
       throw new InvalidArgumentError(`a ${isPing ? 'ping' : 'pong'} payload is at most 125 bytes (got ${payload.length})`);
     }
-    if (this.state !== WebSocket.OPEN) {
-      throw new InvalidStateError(`cannot send a ${isPing ? 'ping' : 'pong'}: WebSocket is not open (readyState ${this.state})`);
-    }
-    if (isPing) this.conn.ping(payload);
-    else this.conn.pong(payload);
+    if (this.state !== OPEN) return this.notOpen(`the ${isPing ? 'ping' : 'pong'} was not sent`, cb);
+    if (isPing) this.conn.ping(payload, cb);
+    else this.conn.pong(payload, cb);
+    return this.belowMark();
   }
 
   private afterSend(err: Error | undefined, cb: ((err?: Error) => void) | undefined): void {
@@ -444,14 +456,14 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
   }
 
   /**
-   * The socket emits 'drain' only after one of its writes returned false (its
-   * own 16 KiB mark); below that, ask to be told when what is queued now has
-   * been flushed. Compressions still pending report through afterSend().
+   * The transport reports 'drain' only after one of its writes returned false
+   * (a socket's own 16 KiB mark); below that, ask to be told when what is
+   * queued now has been flushed. Compressions still pending report through afterSend().
    */
   private watchFlush(): void {
-    // Nothing in the socket (all of it waits on compression) or a socket 'drain' to come: no need.
-    // Waiting on an empty socket would re-arm at once, forever, starving the event loop.
-    if (this.transport.writableLength === 0 || this.transport.writableNeedDrain || this.state === WebSocket.CLOSED) return;
+    // Nothing in the transport (all of it waits on compression) or a 'drain' to come: no need.
+    // Waiting on an empty transport would re-arm at once, forever, starving the event loop.
+    if (this.transport.writableLength === 0 || this.transport.writableNeedDrain || this.state === CLOSED) return;
     // Allocated only under backpressure: idle connections carry no extra closure.
     this.transport.whenFlushed(() => this.maybeDrain());
   }
@@ -471,47 +483,9 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
       this.terminate();
     } else {
       this.conn.close(1008, 'send queue limit exceeded');
-      this.state = WebSocket.CLOSING;
+      this.state = CLOSING;
       this.startCloseTimer(this.opts.closeTimeout);
     }
-  }
-
-  /** @internal Visited by the shared ticker: keepalive, then the idle timeout. */
-  tick(now: number): void {
-    if (this.opts.keepAliveInterval > 0) this.keepAliveTick(now);
-    if (this.opts.idleTimeout > 0 && this.state === WebSocket.OPEN) {
-      if (this.idleActivity) {
-        this.idleActivity = false;
-        this.idleSince = now;
-      } else if (now - this.idleSince >= this.opts.idleTimeout) {
-        this.close(1001, 'idle timeout');
-      }
-    }
-  }
-
-  private keepAliveTick(now: number): void {
-    if (this.kaDeadline !== 0) {
-      if (this.kaSeen) this.kaDeadline = 0;
-      else if (now >= this.kaDeadline) return this.onDeadPeer();
-    }
-    if (now >= this.kaNextPing) {
-      this.kaNextPing = now + this.opts.keepAliveInterval;
-      if (this.state === WebSocket.OPEN) this.conn.ping(EMPTY);
-      // One deadline at a time, measured from the ping that started it.
-      if (this.kaDeadline === 0) {
-        this.kaSeen = false;
-        this.kaDeadline = now + this.opts.keepAliveTimeout;
-      }
-    }
-  }
-
-  private onDeadPeer(): void {
-    if (this.state === WebSocket.CLOSED) return;
-    if (this.localCode === 0) {
-      this.localCode = 1006;
-      this.localReason = 'keepalive timeout: the peer sent nothing';
-    }
-    this.terminate();
   }
 
   private startCloseTimer(ms: number): void {
@@ -520,32 +494,15 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
   }
 
   private hold(reason: number): void {
-    const was = this.pauseReasons;
     this.pauseReasons |= reason;
-    if (was === 0) this.conn.pause();
-    if ((reason & STOP_READING) !== 0) this.transport.pauseReading();
+    this.conn.pause((this.pauseReasons & STOP_READING) !== 0);
   }
 
   private release(reason: number): void {
     if ((this.pauseReasons & reason) === 0) return;
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0) this.conn.resume();
-    this.updateReading();
-  }
-
-  private updateReading(): void {
-    const blocked = this.conn.bufferedAmount >= RECEIVE_HIGH_WATER_MARK / 2;
-    this.readBlocked = blocked;
-    if ((this.pauseReasons & STOP_READING) === 0 && !blocked) this.transport.resumeReading();
-    // While paused nothing is parsed, so there is nothing to watch: release() looks again.
-    else if (blocked && this.pauseReasons === 0) this.watchBufferedInput();
-  }
-
-  /** Input can drain without any message event (a large frame being assembled after an inflate), so look again shortly. */
-  private watchBufferedInput(): void {
-    setTimeout(() => {
-      if (this.readBlocked && this.state !== WebSocket.CLOSED) this.updateReading();
-    }, 5).unref();
+    else this.conn.pause((this.pauseReasons & STOP_READING) !== 0);
   }
 
   private emitError(err: Error): void {
@@ -555,53 +512,9 @@ export class WebSocket extends EventEmitter implements TickerMember, TransportLi
 
 const EMPTY = Buffer.alloc(0);
 
-export type ResolvedOptions = Required<Omit<WebSocketOptions, 'maxFragments'>>;
-
-/** One resolved object per options object: every connection of a server shares it. */
-const resolvedCache = new WeakMap<WebSocketOptions, ResolvedOptions>();
-
-/** Validates and resolves options (throws InvalidArgumentError); cached per options object. */
-export function resolveOptions(o: WebSocketOptions): ResolvedOptions {
-  let r = resolvedCache.get(o);
-  if (r !== undefined) return r;
-  r = Object.freeze({
-    maxPayload: nonNegative('maxPayload', o.maxPayload ?? DEFAULT_OPTIONS.maxPayload),
-    keepAliveInterval: nonNegative('keepAliveInterval', o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveInterval),
-    keepAliveTimeout: nonNegative('keepAliveTimeout', o.keepAliveTimeout ?? o.keepAliveInterval ?? DEFAULT_OPTIONS.keepAliveTimeout),
-    closeTimeout: nonNegative('closeTimeout', o.closeTimeout ?? DEFAULT_OPTIONS.closeTimeout),
-    idleTimeout: nonNegative('idleTimeout', o.idleTimeout ?? DEFAULT_OPTIONS.idleTimeout),
-    sendHighWaterMark: nonNegative('sendHighWaterMark', o.sendHighWaterMark ?? DEFAULT_OPTIONS.sendHighWaterMark),
-    maxSendQueue: nonNegative('maxSendQueue', o.maxSendQueue ?? DEFAULT_OPTIONS.maxSendQueue),
-    sendQueueLimitPolicy: o.sendQueueLimitPolicy ?? DEFAULT_OPTIONS.sendQueueLimitPolicy,
-  });
-  if (r.sendQueueLimitPolicy !== 'close' && r.sendQueueLimitPolicy !== 'terminate') {
-    throw new InvalidArgumentError(`sendQueueLimitPolicy must be 'close' or 'terminate', not ${String(r.sendQueueLimitPolicy)}`);
-  }
-  resolvedCache.set(o, r);
-  return r;
-}
-
-function nonNegative(name: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a number >= 0 (got ${String(value)})`);
-  }
-  return value;
-}
-
 function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   throw new InvalidArgumentError('send() takes a string, Buffer, ArrayBuffer or typed array');
-}
-
-/** Routes the protocol core's callbacks to the WebSocket without exposing them as public methods. */
-class ConnectionBridge implements ConnectionHandler {
-  constructor(private readonly ws: WebSocket) {}
-  write(chunks: Buffer[]): void { this.ws.write(chunks); }
-  message(data: Buffer, isBinary: boolean): void { this.ws.onMessage(data, isBinary); }
-  ping(payload: Buffer): void { this.ws.onPing(payload); }
-  pong(payload: Buffer): void { this.ws.onPong(payload); }
-  closeFrame(code: number, reason: string): void { this.ws.onCloseFrame(code, reason); }
-  fail(err: ProtocolError): void { this.ws.onFail(err); }
 }

@@ -14,41 +14,47 @@ import { FrameParser, HALT_BUSY, HALT_PAUSED, type FrameSink } from './frame-par
 import { encodeFrame } from './frame-writer.js';
 import { isValidUtf8 } from './utf8.js';
 
-/** What a Connection reports to its owner (the transport / WebSocket class). */
+/** What a Connection reports to its owner (the WebSocket class over a transport). */
 export interface ConnectionHandler {
   /** Bytes to put on the wire, in order. Called synchronously from send/ping/close/receive.
-   *  Chunks may reference user buffers (unmasked server frames): write them, don't keep them. */
-  write(chunks: Buffer[]): void;
+   *  Chunks may reference user buffers (unmasked server frames): write them, don't keep them.
+   *  Return false when the transport is above its high-water mark; call `drained()` when it
+   *  falls back (pongs are then collapsed into one, see the class comment). */
+  write(chunks: Buffer[]): boolean | void;
   /** A complete, validated message (text is valid UTF-8, delivered as a Buffer). */
-  message(data: Buffer, isBinary: boolean): void;
-  /** A ping arrived (the pong has already been written if autoPong). */
-  ping(payload: Buffer): void;
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping arrived; its pong is already written or owed. */
+  onPing(payload: Buffer): void;
   /** A pong arrived. */
-  pong(payload: Buffer): void;
+  onPong(payload: Buffer): void;
   /** The peer's close frame arrived and was valid. code 1005 + '' when it had no payload. If we
    *  had not sent a close yet, the echo close (same code; empty payload if peer sent none) has
-   *  already been written (or queued behind pending compressed sends). After this the
-   *  connection ignores any further input. */
-  closeFrame(code: number, reason: string): void;
+   *  been written or queued behind pending compressed sends: `onCloseWritten` says when it
+   *  leaves. After this the connection ignores any further input. */
+  onCloseFrame(code: number, reason: string): void;
+  /** Our close frame was handed to `write` (after everything queued before it). */
+  onCloseWritten(): void;
   /** The peer violated the protocol or a limit (or local compression failed: 1011). A close
    *  frame with err.closeCode was written (unless one was already written); input processing
-   *  has stopped. The transport closes TCP. */
-  fail(err: ProtocolError): void;
+   *  has stopped. The transport closes. */
+  onFail(err: ProtocolError): void;
+  /** Whether the transport should read now: false while paused or while more than
+   *  RECEIVE_HIGH_WATER_MARK bytes wait unparsed; true once they fall under half of it. */
+  setReading(on: boolean): void;
 }
 
 /** Options of a Connection. */
 export interface ConnectionOptions {
   /** 'server' expects masked frames and sends unmasked ones; 'client' the reverse. */
   role: 'server' | 'client';
-  /** Max message size in bytes (all fragments; inflated size when compressed). Default 100 MiB.
-   *  Exceeding it fails the connection with 1009 before the payload is buffered. */
+  /** Max message size in bytes (all fragments; inflated size when compressed). Default 64 MiB.
+   *  Exceeding it fails the connection with 1009 before the payload is buffered.
+   *  Validated by lib/options.ts, like every option here. */
   maxPayload?: number;
   /** Max frames per message. Default 2^20 (Autobahn 9.3.1 sends 65,536). Exceeding it: 1009. */
   maxFragments?: number;
   /** Negotiated per-message transform (permessage-deflate) or null. Enables RSV1. */
   transform?: MessageTransform | null;
-  /** Answer pings automatically (default true). */
-  autoPong?: boolean;
 }
 
 /** Options of {@link Connection.send}. */
@@ -65,7 +71,7 @@ type SendCallback = (err?: Error) => void;
 interface OutFrame {
   b0: number;
   payload: Buffer | null;
-  /** Bytes counted in pendingSendBytes (input size for data frames, 0 for control). */
+  /** Bytes counted in pendingSendBytes (input size for data frames, payload size for control). */
   size: number;
   ready: boolean;
   err: Error | null;
@@ -75,6 +81,8 @@ interface OutFrame {
 const EMPTY = Buffer.alloc(0);
 /** Compressed fragment bytes gathered before one inflate call. */
 const COMPRESSED_BATCH = 16 * 1024;
+/** Received bytes waiting unparsed above which the transport stops reading (resumes under half). */
+export const RECEIVE_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
  * One WebSocket connection's protocol state (RFC 6455 sections 5-7).
@@ -84,6 +92,13 @@ const COMPRESSED_BATCH = 16 * 1024;
  *   when one is given (synchronously), thrown otherwise.
  * - ping()/pong() after our close are silently dropped (nothing may follow a close frame).
  * - After close() the connection keeps parsing and delivering until the peer's close (half-close).
+ * - Pong policy: every ping is answered, and at most one pong is owed at any time. While frames
+ *   wait behind a compression, or while the transport is above its write mark, a new ping only
+ *   replaces the payload of the pong still owed (RFC 6455 5.5.3 allows answering only the
+ *   latest), so a ping flood cannot grow any queue, whatever stalls the send path.
+ * - Read flow: the connection tells its owner when to stop and resume reading (setReading):
+ *   while paused, and while unparsed input passes RECEIVE_HIGH_WATER_MARK (a frame waiting
+ *   for an inflate, a paused consumer), so the transport pushes back on the peer.
  * - `bufferedAmount` counts received bytes not yet parsed; bytes of a partly received message
  *   are not counted (they cannot be released by pausing, so counting them could deadlock a
  *   transport that stops reading above a mark).
@@ -92,14 +107,20 @@ export class Connection implements FrameSink {
   private readonly handler: ConnectionHandler;
   private readonly parser: FrameParser;
   private readonly transform: MessageTransform | null;
-  private readonly autoPong: boolean;
   private readonly maskOut: boolean;
 
   private _closeSent = false;
-  private closeWritten = false;
+  private _closeWritten = false;
   private _closeReceived = false;
-  private _failed = false;
+  private failed = false;
   private destroyed = false;
+  /** The transport said it is above its write mark (write returned false) and has not drained. */
+  private blocked = false;
+  /** A pong owed while blocked (copied: the ping's payload is a slice of a read buffer). */
+  private owedPong: Buffer | null = null;
+  /** Whether the owner was last told to read. */
+  private reading = true;
+  private holdReading = false;
   /** Small compressed fragments waiting to be inflated together (see onCompressedFrame). */
   private zBatch: Buffer[] | null = null;
   private zBatchBytes = 0;
@@ -119,22 +140,13 @@ export class Connection implements FrameSink {
     if (options.role !== 'server' && options.role !== 'client') {
       throw new InvalidArgumentError(`role must be 'server' or 'client', not ${String(options.role)}`);
     }
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
-    if (typeof maxPayload !== 'number' || !(maxPayload >= 0)) {
-      throw new InvalidArgumentError('maxPayload must be a number >= 0 (Infinity for no limit)');
-    }
-    if (typeof maxFragments !== 'number' || !(maxFragments >= 1)) {
-      throw new InvalidArgumentError('maxFragments must be a number >= 1 (Infinity for no limit)');
-    }
     this.handler = handler;
     this.transform = options.transform ?? null;
-    this.autoPong = options.autoPong !== false;
     this.maskOut = options.role === 'client';
     this.parser = new FrameParser(this, {
       expectMasked: options.role === 'server',
-      maxPayload,
-      maxFragments,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       allowRsv1: this.transform !== null,
     });
   }
@@ -142,11 +154,19 @@ export class Connection implements FrameSink {
   /** Feed received bytes (any chunking). May call handler methods synchronously. */
   receive(chunk: Buffer): void {
     this.parser.push(chunk);
+    if (this.parser.bufferedAmount >= RECEIVE_HIGH_WATER_MARK) this.updateReading();
   }
 
-  /** Stop parsing/delivering; received bytes are kept. */
-  pause(): void {
+  /**
+   * Stop parsing and delivering; received bytes are kept. With `stopReading`
+   * (default) the owner is also told to stop reading at once; without it,
+   * reading stops only when unparsed input reaches the mark (a short hold,
+   * such as the tick before the first listeners are attached).
+   */
+  pause(stopReading = true): void {
     this.parser.halt |= HALT_PAUSED;
+    this.holdReading = stopReading;
+    this.updateReading();
   }
 
   /** Continue parsing (synchronously) after pause(). */
@@ -154,7 +174,19 @@ export class Connection implements FrameSink {
     const parser = this.parser;
     if ((parser.halt & HALT_PAUSED) === 0) return;
     parser.halt &= ~HALT_PAUSED;
+    this.holdReading = false;
     if (parser.halt === 0) parser.run();
+    this.updateReading();
+  }
+
+  /** The transport fell back under its write mark: write the pong owed, if any. */
+  drained(): void {
+    this.blocked = false;
+    const pong = this.owedPong;
+    if (pong === null) return;
+    this.owedPong = null;
+    this._pendingSendBytes -= pong.length;
+    if (!this._closeSent && !this.destroyed) this.queuedPong = this.emit(FIN | OP_PONG, pong, pong.length, undefined);
   }
 
   /** Whether pause() is in effect. */
@@ -177,12 +209,12 @@ export class Connection implements FrameSink {
     return this._closeReceived;
   }
 
-  /** Whether the connection was failed (protocol error, limit, compression error). */
-  get failed(): boolean {
-    return this._failed;
+  /** Whether our close frame has been handed to the handler's write (not just queued). */
+  get closeWritten(): boolean {
+    return this._closeWritten;
   }
 
-  /** Bytes accepted by send() but not yet written (waiting behind compression). */
+  /** Bytes accepted by send()/ping()/pong() but not yet written (behind compression, or an owed pong). */
   get pendingSendBytes(): number {
     return this._pendingSendBytes;
   }
@@ -222,14 +254,14 @@ export class Connection implements FrameSink {
     else this.emit(b0, data, data.length, cb);
   }
 
-  /** Send a ping (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close. */
-  ping(payload: Buffer = EMPTY): void {
-    this.control(OP_PING, payload);
+  /** Send a ping (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close (`cb` gets InvalidStateError). */
+  ping(payload: Buffer = EMPTY, cb?: SendCallback): void {
+    this.control(OP_PING, payload, cb);
   }
 
-  /** Send a pong (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close. */
-  pong(payload: Buffer = EMPTY): void {
-    this.control(OP_PONG, payload);
+  /** Send a pong (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close (`cb` gets InvalidStateError). */
+  pong(payload: Buffer = EMPTY, cb?: SendCallback): void {
+    this.control(OP_PONG, payload, cb);
   }
 
   /**
@@ -257,21 +289,16 @@ export class Connection implements FrameSink {
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.handler.message(data, isBinary);
+    this.handler.onMessage(data, isBinary);
   }
 
   /** @internal */
   onControl(opcode: number, payload: Buffer): void {
     if (opcode === OP_PING) {
-      if (this.autoPong && !this._closeSent) {
-        // While a pong still waits behind a compression, answer only the
-        // latest ping (RFC 6455 5.5.3): a ping flood cannot grow the queue.
-        if (this.queuedPong !== null) this.queuedPong.payload = payload;
-        else this.queuedPong = this.emit(FIN | OP_PONG, payload, 0, undefined);
-      }
-      this.handler.ping(payload);
+      if (!this._closeSent) this.answerPing(payload);
+      this.handler.onPing(payload);
     } else if (opcode === OP_PONG) {
-      this.handler.pong(payload);
+      this.handler.onPong(payload);
     } else {
       this.onClose(payload);
     }
@@ -295,7 +322,7 @@ export class Connection implements FrameSink {
     // messages and events stay in wire order and zlib's queue stays short.
     parser.halt |= HALT_BUSY;
     this.transform!.decompress(data, fin, (err, out) => {
-      if (this._failed || this.destroyed) return;
+      if (this.failed || this.destroyed) return;
       if (err) {
         this.failWith(err instanceof ProtocolError ? err : new ProtocolError(1007, `Inflating a message failed: ${err.message}`));
         return;
@@ -307,8 +334,9 @@ export class Connection implements FrameSink {
       }
       // Cleared before delivering so that a throwing handler cannot wedge the parser.
       parser.halt &= ~HALT_BUSY;
-      if (msg !== null) this.handler.message(msg, isBinary);
+      if (msg !== null) this.handler.onMessage(msg, isBinary);
       if (parser.halt === 0) parser.run();
+      this.updateReading();
     });
   }
 
@@ -328,6 +356,33 @@ export class Connection implements FrameSink {
 
   // ---- internals ----
 
+  /** Answer a ping, keeping at most one pong owed (see the class comment). */
+  private answerPing(payload: Buffer): void {
+    const queued = this.queuedPong;
+    if (queued !== null) {
+      this._pendingSendBytes += payload.length - queued.size;
+      queued.payload = Buffer.from(payload);
+      queued.size = payload.length;
+    } else if (this.owedPong !== null || (this.blocked && this.qHead === this.queue.length)) {
+      this._pendingSendBytes += payload.length - (this.owedPong?.length ?? 0);
+      this.owedPong = Buffer.from(payload);
+    } else if (this.qHead !== this.queue.length) {
+      this.queuedPong = this.emit(FIN | OP_PONG, Buffer.from(payload), payload.length, undefined);
+    } else {
+      this.emit(FIN | OP_PONG, payload, 0, undefined);
+    }
+  }
+
+  /** Tell the owner whether to read, when that changes. */
+  private updateReading(): void {
+    const buffered = this.parser.bufferedAmount;
+    const want = !this.holdReading && !this.destroyed &&
+      (this.reading ? buffered < RECEIVE_HIGH_WATER_MARK : buffered < RECEIVE_HIGH_WATER_MARK / 2);
+    if (want === this.reading) return;
+    this.reading = want;
+    this.handler.setReading(want);
+  }
+
   private onClose(payload: Buffer): void {
     let code: number;
     let reason: string;
@@ -343,22 +398,24 @@ export class Connection implements FrameSink {
       this._closeSent = true;
       this.emit(FIN | OP_CLOSE, code === 1005 ? EMPTY : closeCodePayload(code), 0, undefined);
     }
-    this.handler.closeFrame(code, reason);
+    this.handler.onCloseFrame(code, reason);
   }
 
-  private control(opcode: number, payload: Buffer): void {
+  private control(opcode: number, payload: Buffer, cb: SendCallback | undefined): void {
     if (payload.length > MAX_CONTROL_PAYLOAD) {
       throw new InvalidArgumentError(`Control frame payload is ${payload.length} bytes; the limit is 125`);
     }
-    if (this._closeSent || this.destroyed) return;
-    this.emit(FIN | opcode, payload, 0, undefined);
+    if (this._closeSent || this.destroyed) {
+      if (cb) cb(new InvalidStateError('Cannot send a control frame after the close frame was sent'));
+      return;
+    }
+    this.emit(FIN | opcode, payload, payload.length, cb);
   }
 
   /** Write a frame now (returns null), or queue it behind a pending compression (returns it). */
   private emit(b0: number, payload: Buffer, size: number, cb: SendCallback | undefined): OutFrame | null {
     if (this.qHead === this.queue.length) {
-      if ((b0 & 0x0f) === OP_CLOSE) this.closeWritten = true;
-      this.handler.write(encodeFrame(b0, payload, this.maskOut));
+      this.writeFrame(b0, payload);
       if (cb) cb();
       return null;
     }
@@ -373,7 +430,7 @@ export class Connection implements FrameSink {
     this.queue.push(item);
     this._pendingSendBytes += data.length;
     this.transform!.compress(data, fin, (err, out) => {
-      if (this.destroyed || this._failed) return;
+      if (this.destroyed || this.failed) return;
       item.ready = true;
       item.err = err;
       item.payload = out ?? EMPTY;
@@ -398,11 +455,10 @@ export class Connection implements FrameSink {
           this.failWith(new ProtocolError(1011, `Compressing a message failed: ${err.message}`));
           return;
         }
-        if ((item.b0 & 0x0f) === OP_CLOSE) this.closeWritten = true;
         if (item === this.queuedPong) this.queuedPong = null;
-        this.handler.write(encodeFrame(item.b0, item.payload!, this.maskOut));
+        this.writeFrame(item.b0, item.payload!);
         if (item.cb) item.cb();
-        if (this.destroyed || this._failed) return;
+        if (this.destroyed || this.failed) return;
       }
       if (this.qHead === queue.length) {
         queue.length = 0;
@@ -413,6 +469,14 @@ export class Connection implements FrameSink {
     }
   }
 
+  private writeFrame(b0: number, payload: Buffer): void {
+    if (this.handler.write(encodeFrame(b0, payload, this.maskOut)) === false) this.blocked = true;
+    if ((b0 & 0x0f) === OP_CLOSE) {
+      this._closeWritten = true;
+      this.handler.onCloseWritten();
+    }
+  }
+
   /** Empty the send queue; returns the frames that were still waiting. */
   private takeQueue(): OutFrame[] {
     const pending = this.queue.slice(this.qHead) as OutFrame[];
@@ -420,22 +484,20 @@ export class Connection implements FrameSink {
     this.qHead = 0;
     this._pendingSendBytes = 0;
     this.queuedPong = null;
+    this.owedPong = null;
     return pending;
   }
 
   private failWith(err: ProtocolError): void {
-    if (this._failed || this.destroyed) return;
-    this._failed = true;
+    if (this.failed || this.destroyed) return;
+    this.failed = true;
     this._closeSent = true;
     this.parser.stop();
     // Frames still waiting for compression are dropped, so the close goes out now.
     const pending = this.takeQueue();
-    if (!this.closeWritten) {
-      this.closeWritten = true;
-      this.handler.write(encodeFrame(FIN | OP_CLOSE, closeCodePayload(err.closeCode), this.maskOut));
-    }
+    if (!this._closeWritten) this.writeFrame(FIN | OP_CLOSE, closeCodePayload(err.closeCode));
     this.transform?.dispose();
-    this.handler.fail(err);
+    this.handler.onFail(err);
     failCallbacks(pending, err);
   }
 }

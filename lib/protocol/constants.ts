@@ -13,8 +13,8 @@ export const RSV1 = 0x40;
 /** Largest payload a control frame may carry (RFC 6455 5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 
-/** Default `maxPayload`: 100 MiB. */
-export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+/** Default `maxPayload`: 64 MiB (the one default, used by lib/options.ts too). */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
 /**
  * Default `maxFragments`: 2^20. Autobahn 9.3.1 sends one message in 65,536

@@ -1,16 +1,6 @@
 import type { Socket } from 'node:net';
-
-/** What a transport reports to the connection that owns it. */
-export interface TransportListener {
-  /** Bytes received from the peer. */
-  onData(chunk: Buffer): void;
-  /** The write buffer fell back under its high-water mark. */
-  onDrain(): void;
-  /** A socket error (reset, TLS failure...). `onSocketClose` follows. */
-  onSocketError(err: Error): void;
-  /** The byte stream is closed in both directions; nothing more will happen. */
-  onSocketClose(): void;
-}
+import { TLSSocket } from 'node:tls';
+import type { TlsInfo, Transport, TransportListener } from './transport.js';
 
 /**
  * Binds a WebSocket connection to a `net.Socket` / `tls.TLSSocket` after the
@@ -18,25 +8,29 @@ export interface TransportListener {
  * corked on the first one and uncorked on the next tick, so many small frames
  * leave in one writev instead of one syscall each.
  */
-export class SocketTransport {
+export class SocketTransport implements Transport {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   private readonly socket: Socket;
   /** @internal Read by the shared socket event handlers below. */
-  readonly listener: TransportListener;
+  listener: TransportListener = UNBOUND;
   private corked = false;
   private small: Buffer[] = [];
   private smallBytes = 0;
   private readingPaused = false;
   private closed = false;
 
-  constructor(socket: Socket, listener: TransportListener) {
+  constructor(socket: Socket) {
     this.socket = socket;
-    this.listener = listener;
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     socket.setNoDelay(true);
     socket.setTimeout(0);
+  }
+
+  bind(listener: TransportListener): void {
+    const socket = this.socket;
+    this.listener = listener;
     // Shared handlers find their transport through the socket: no closures per connection.
     (socket as BoundSocket)[kTransport] = this;
     socket.on('data', onSocketData);
@@ -49,10 +43,14 @@ export class SocketTransport {
     if (socket.closed) queueMicrotask(() => this.closeLate());
   }
 
+  get tls(): TlsInfo | null {
+    return this.socket instanceof TLSSocket ? new SocketTlsInfo(this.socket) : null;
+  }
+
   /** Queue chunks for the wire, in order, without concatenating them. */
-  write(chunks: Buffer[]): void {
+  write(chunks: Buffer[]): boolean {
     const socket = this.socket;
-    if (this.closed || socket.destroyed || socket.writableEnded) return;
+    if (this.closed || socket.destroyed || socket.writableEnded) return true;
     if (!this.corked) {
       this.corked = true;
       socket.cork();
@@ -69,6 +67,7 @@ export class SocketTransport {
         socket.write(chunk);
       }
     }
+    return !socket.writableNeedDrain;
   }
 
   /**
@@ -85,7 +84,6 @@ export class SocketTransport {
     this.socket.write(buf);
   }
 
-  /** Call `cb` once everything written so far has been flushed to the kernel. */
   whenFlushed(cb: () => void): void {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) return;
@@ -93,12 +91,10 @@ export class SocketTransport {
     socket.write(EMPTY, cb);
   }
 
-  /** Bytes written but not yet flushed to the kernel. */
   get writableLength(): number {
     return this.socket.writableLength + this.smallBytes;
   }
 
-  /** True while the socket's write buffer is above its high-water mark. */
   get writableNeedDrain(): boolean {
     return this.socket.writableNeedDrain;
   }
@@ -115,13 +111,11 @@ export class SocketTransport {
     this.socket.resume();
   }
 
-  /** Send FIN once everything queued is flushed (TCP half-close). */
   end(): void {
     if (this.corked) this.flush();
     if (!this.socket.writableEnded) this.socket.end();
   }
 
-  /** Drop the connection at once (RST-like from our side; pending writes are lost). */
   destroy(): void {
     this.socket.destroy();
   }
@@ -139,7 +133,7 @@ export class SocketTransport {
   closeLate(): void {
     if (this.closed) return;
     this.closed = true;
-    this.listener.onSocketClose();
+    this.listener.onTransportClose();
   }
 }
 
@@ -160,11 +154,32 @@ function onSocketDrain(this: BoundSocket): void {
 }
 
 function onSocketError(this: BoundSocket, err: Error): void {
-  this[kTransport].listener.onSocketError(err);
+  this[kTransport].listener.onTransportError(err);
 }
 
 function onSocketClose(this: BoundSocket): void {
   this[kTransport].closeLate();
+}
+
+/** Until bind(): nothing is listening yet. */
+const UNBOUND: TransportListener = {
+  onData() {},
+  onDrain() {},
+  onTransportError() {},
+  onTransportClose() {},
+};
+
+/** Read lazily: most connections never ask. */
+class SocketTlsInfo implements TlsInfo {
+  constructor(private readonly socket: TLSSocket) {}
+  get authorized(): boolean { return this.socket.authorized; }
+  get authorizationError(): string | undefined {
+    const e = this.socket.authorizationError as unknown;
+    return e === null || e === undefined ? undefined : String(e);
+  }
+  get alpnProtocol(): string | false { return this.socket.alpnProtocol ?? false; }
+  get protocol(): string | null { return this.socket.getProtocol(); }
+  peerCertificate(): object { return this.socket.getPeerCertificate(); }
 }
 
 function uncork(transport: SocketTransport): void {

@@ -10,6 +10,7 @@ import { acceptKey } from '../../lib/handshake/key.js';
 import { WebSocketServer } from '../../lib/server.js';
 import { WebSocket } from '../../lib/websocket.js';
 import { clientFrame, closed, socketPair } from '../helpers/pair.js';
+import { SocketTransport } from '../../lib/transport/socket.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -138,7 +139,7 @@ t.test('keepalive: a peer that never pongs but keeps sending frames stays connec
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
   dialed.on('data', () => {});
-  const server = new WebSocket({ role: 'server', socket: accepted, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 100, keepAliveTimeout: 400 } });
+  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 100, keepAliveTimeout: 400 } });
   let pings = 0;
   const frame = clientFrame(0x1, 'still here');
   // A client that ignores pings (its socket reads but never answers) and sends data every 20 ms.

@@ -6,6 +6,7 @@ import type * as net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket, type WebSocketOptions } from '../../lib/websocket.js';
 import { clientFrame, closed, readUntil, socketPair } from '../helpers/pair.js';
+import { SocketTransport } from '../../lib/transport/socket.js';
 
 function serverFrame(opcode: number, payload: Buffer | string): Buffer {
   const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -20,7 +21,7 @@ function closeBody(code: number, reason = ''): Buffer {
 }
 
 function make(role: 'server' | 'client', socket: net.Socket, options: WebSocketOptions = {}): WebSocket {
-  return new WebSocket({ role, socket, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, ...options } });
+  return new WebSocket({ role, transport: new SocketTransport(socket), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, ...options } });
 }
 
 /** Unmasks the payload of the one (masked) client frame at the start of `bytes`. */

@@ -5,6 +5,7 @@ import t from 'tap';
 import type * as net from 'node:net';
 import { WebSocket } from '../../lib/websocket.js';
 import { socketPair } from '../helpers/pair.js';
+import { SocketTransport } from '../../lib/transport/socket.js';
 
 interface WireFrame {
   b0: number;
@@ -66,7 +67,7 @@ function collectUntilOpcode(socket: net.Socket, opcode: number): Promise<WireFra
 t.test('client role over TCP: every frame masked, a fresh key each time, payloads intact, caller buffers untouched', async (t) => {
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
-  const client = new WebSocket({ role: 'client', socket: dialed, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const client = new WebSocket({ role: 'client', transport: new SocketTransport(dialed), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
   const wire = collectUntilOpcode(accepted, 0x8);
   const sizes = [0, 1, 125, 126, 65535, 65536, 200_000];
   for (let i = 0; i < 40; i++) sizes.push(i);
@@ -103,7 +104,7 @@ t.test('client role over TCP: every frame masked, a fresh key each time, payload
 t.test('server role over TCP: frames are not masked', async (t) => {
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
-  const server = new WebSocket({ role: 'server', socket: accepted, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
   const wire = collectUntilOpcode(dialed, 0x8);
   server.send(Buffer.alloc(70_000, 5));
   server.send('x');
@@ -129,7 +130,7 @@ t.test('a large server payload goes to the socket uncopied, header and payload i
     writevs.push(chunks.map((c) => c.chunk));
     return origWritev!.call(this, chunks, cb);
   };
-  const server = new WebSocket({ role: 'server', socket: accepted, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
   await new Promise((r) => setImmediate(r));
   const payload = Buffer.alloc(256 * 1024, 0xab);
   writes.length = 0;

@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket, type WebSocketOptions } from '../../lib/websocket.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
+import { SocketTransport } from '../../lib/transport/socket.js';
 
 /** Two connected sockets on 127.0.0.1: `accepted` (server side) and `dialed` (client side). */
 export async function socketPair(): Promise<{ accepted: net.Socket; dialed: net.Socket; close(): void }> {
@@ -27,11 +28,11 @@ export interface PairOptions {
 export async function wsPair(opts: PairOptions = {}): Promise<{ server: WebSocket; client: WebSocket }> {
   const { accepted, dialed } = await socketPair();
   const server = new WebSocket({
-    role: 'server', socket: accepted, head: Buffer.alloc(0), protocol: '', extensions: '',
+    role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '',
     transform: opts.serverTransform ?? null, options: { keepAliveInterval: 0, ...opts.server },
   });
   const client = new WebSocket({
-    role: 'client', socket: dialed, head: Buffer.alloc(0), protocol: '', extensions: '',
+    role: 'client', transport: new SocketTransport(dialed), head: Buffer.alloc(0), protocol: '', extensions: '',
     transform: opts.clientTransform ?? null, options: { keepAliveInterval: 0, ...opts.client },
   });
   return { server, client };

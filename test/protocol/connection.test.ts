@@ -2,6 +2,7 @@
 import t from 'tap';
 import { InvalidArgumentError, InvalidStateError, ProtocolError } from '../../lib/errors.js';
 import { Connection } from '../../lib/protocol/connection.js';
+import { resolveOptions } from '../../lib/options.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
 import { Recorder, cframe, parseFrames, sframe } from './fixtures/frames.js';
 
@@ -30,7 +31,7 @@ t.test('server sends: all length forms, byte exact', async (t) => {
 t.test('server frames: small coalesced, large payload passed through uncopied', async (t) => {
   const chunks: Buffer[][] = [];
   const conn = new Connection(
-    { write: (c: Buffer[]) => chunks.push(c), message() {}, ping() {}, pong() {}, closeFrame() {}, fail() {} },
+    { write: (c: Buffer[]) => { chunks.push(c); }, onMessage() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onCloseWritten() {}, onFail() {}, setReading() {} },
     { role: 'server' },
   );
   const small = Buffer.alloc(100, 1);
@@ -280,8 +281,9 @@ t.test('transform: everything sent after a compressed send goes out after it', a
   r.conn.send(Buffer.from('eam'), false, undefined, () => done.push('eam'));
   r.conn.close(1000);
   t.equal(r.output().length, 0, 'nothing written while the first compression is pending');
-  t.equal(r.conn.pendingSendBytes, 5 + 3 + 3 + 3);
-  // A pong from autoPong queues too.
+  // Queued control frames count too (the 1-byte ping).
+  t.equal(r.conn.pendingSendBytes, 5 + 3 + 1 + 3 + 3);
+  // The automatic pong queues too.
   r.feed(cframe({ opcode: PING, payload: 'q' }));
   t.equal(r.output().length, 0);
   await settle();
@@ -361,10 +363,10 @@ t.test('destroy(): releases the transform, fails queued sends, ignores input', a
   t.throws(() => r.conn.send(Buffer.from('y'), false), InvalidStateError);
 });
 
-t.test('constructor validates options', async (t) => {
+t.test('constructor checks the role; limits are validated once, in lib/options.ts', async (t) => {
   t.throws(() => new Recorder({ role: 'peer' as 'server' }), InvalidArgumentError);
-  t.throws(() => new Recorder({ role: 'server', maxPayload: -1 }), InvalidArgumentError);
-  t.throws(() => new Recorder({ role: 'server', maxFragments: 0 }), InvalidArgumentError);
+  t.throws(() => resolveOptions({ maxPayload: -1 }), InvalidArgumentError);
+  t.throws(() => resolveOptions({ maxFragments: 0 }), InvalidArgumentError);
   const r = new Recorder({ role: 'server', maxPayload: Infinity, maxFragments: Infinity });
   r.feed(cframe({ opcode: BIN, payload: Buffer.alloc(3) }));
   t.equal(r.messages.length, 1);

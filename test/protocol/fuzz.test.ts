@@ -259,20 +259,22 @@ t.test(`protocol fuzz (seed ${SEED}, ${ITERATIONS} iterations)`, async (t) => {
         write: (chunks) => {
           for (const c of chunks) written.push(Buffer.from(c));
         },
-        message: (data, isBinary) => {
+        onMessage: (data, isBinary) => {
           if (ended) problem(iter, 'message after the end');
           if (data.length > maxPayload) problem(iter, `message of ${data.length} > maxPayload ${maxPayload}`);
           if (!isBinary && !isUtf8(data)) problem(iter, 'invalid UTF-8 delivered');
           events.push({ kind: 'message', data: isBinary ? data.toString('hex') : data.toString(), binary: isBinary });
         },
-        ping: (p) => events.push({ kind: 'ping', data: p.toString('hex') }),
-        pong: (p) => events.push({ kind: 'pong', data: p.toString('hex') }),
-        closeFrame: (code) => {
+        onPing: (p) => events.push({ kind: 'ping', data: p.toString('hex') }),
+        onPong: (p) => events.push({ kind: 'pong', data: p.toString('hex') }),
+        onCloseFrame: (code) => {
           if (ended) problem(iter, 'close after the end');
           ended = true;
           events.push({ kind: 'close', data: '', code });
         },
-        fail: (err) => {
+        onCloseWritten() {},
+        setReading() {},
+        onFail: (err) => {
           if (ended) problem(iter, 'fail after the end');
           ended = true;
           failure = err;
@@ -305,7 +307,7 @@ t.test(`protocol fuzz (seed ${SEED}, ${ITERATIONS} iterations)`, async (t) => {
       const closes = out.filter((x) => x.opcode === 0x8);
       if (!last || last.opcode !== 0x8 || closes.length !== 1) problem(iter, 'a failure must end the output with exactly one close frame');
       else if (last.payload.readUInt16BE(0) !== err.closeCode) problem(iter, 'close frame code differs from the failure');
-      if (!conn.failed || !conn.closeSent) problem(iter, 'state flags after failure');
+      if (!conn.closeWritten || !conn.closeSent) problem(iter, 'state flags after failure');
     }
     if (out.some((x) => x.masked !== (role === 'client'))) problem(iter, 'wrong masking on output');
     if (!compressed) {

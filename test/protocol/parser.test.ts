@@ -74,7 +74,7 @@ t.test('zero copy: a message in one chunk is a slice of that chunk', async (t) =
   const chunk = Buffer.concat([sframe({ opcode: BIN, payload: Buffer.from('0102030405', 'hex') }), sframe({ opcode: TEXT, payload: 'xyz' })]);
   const kept: Buffer[] = [];
   const conn = new Connection(
-    { write() {}, message: (d: Buffer) => kept.push(d), ping() {}, pong() {}, closeFrame() {}, fail() {} },
+    { write() {}, onMessage: (d: Buffer) => { kept.push(d); }, onPing() {}, onPong() {}, onCloseFrame() {}, onCloseWritten() {}, onFail() {}, setReading() {} },
     { role: 'client' },
   );
   conn.receive(chunk);
@@ -86,7 +86,7 @@ t.test('zero copy: a message in one chunk is a slice of that chunk', async (t) =
   const masked = cframe({ opcode: BIN, payload: Buffer.alloc(40, 0x11) });
   const got: Buffer[] = [];
   const server = new Connection(
-    { write() {}, message: (d: Buffer) => got.push(d), ping() {}, pong() {}, closeFrame() {}, fail() {} },
+    { write() {}, onMessage: (d: Buffer) => { got.push(d); }, onPing() {}, onPong() {}, onCloseFrame() {}, onCloseWritten() {}, onFail() {}, setReading() {} },
     { role: 'server' },
   );
   server.receive(masked);
@@ -145,13 +145,6 @@ t.test('many fragments (Autobahn 9.3.1 shape, small) and coalescing', async (t) 
     t.equal(r.messages.length, 1);
     t.ok(r.messages[0].equals(Buffer.concat(expect)), `chunk ${size}`);
   }
-});
-
-t.test('autoPong: false writes no pong', async (t) => {
-  const r = new Recorder({ role: 'server', autoPong: false });
-  r.feed(cframe({ opcode: PING, payload: 'x' }));
-  t.same(r.events, [['ping', '78']]);
-  t.equal(r.output().length, 0);
 });
 
 interface FailCase {
@@ -247,7 +240,7 @@ t.test('failures: close code, close frame written, input stops', async (t) => {
       t.equal(out[0].opcode, CLOSE);
       t.equal(out[0].masked, role === 'client');
       t.equal(out[0].payload.readUInt16BE(0), c.code, `${c.name}: close code on the wire`);
-      t.equal(r.conn.failed, true);
+      t.equal(r.conn.closeWritten, true);
       t.equal(r.conn.closeSent, true);
       r.feed(trailer);
       t.equal(r.events.length, (c.before?.length ?? 0) + 1, 'input ignored after failure');
