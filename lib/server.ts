@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './errors.js';
-import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import type { PerMessageDeflateOptions, ValidDeflateOptions } from './extensions/permessage-deflate.js';
 import { runAuthorize, type AuthorizeResult, type Authorizer } from './handshake/authorize.js';
 import { deflateOptions, negotiateServerExtensions } from './handshake/extensions.js';
 import { HeadParseError, HeadParser, type HeadFailure } from './http/head-parser.js';
@@ -91,7 +91,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly limits: HeadLimits;
   private readonly handshakeTimeout: number;
   private readonly paths: ReadonlySet<string> | null;
-  private readonly deflate: PerMessageDeflateOptions | null;
+  private readonly deflate: ValidDeflateOptions | null;
   private readonly pending = new Map<Duplex, Handshake>();
   private readonly rawSockets = new Set<net.Socket>();
   /** wss: accept time of connections still in their TLS handshake, by peer address and port. */
