@@ -5,19 +5,16 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './errors.js';
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
-import { runAuthorize, type AuthorizeResult, type Authorizer } from './handshake/authorize.js';
-import { deflateOptions, negotiateServerExtensions } from './handshake/extensions.js';
+import type { AuthorizeResult, Authorizer } from './handshake/authorize.js';
+import { http1Response, inputFromHead, inputFromIncoming, readHttp1Upgrade } from './handshake/http1.js';
+import { negotiateUpgrade, resolveUpgradePolicy, type UpgradePolicy } from './handshake/negotiate.js';
 import { HeadParseError, HeadParser, type HeadFailure } from './http/head-parser.js';
-import { HeaderList } from './http/headers.js';
-import { acceptKey } from './handshake/key.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from './http/limits.js';
-import { originAllowed, type OriginPolicy } from './handshake/origin.js';
+import type { OriginPolicy } from './handshake/origin.js';
 import { readHead } from './http/read-head.js';
 import { internalError, writeRejection } from './handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
-import { switchingProtocolsResponse } from './handshake/response.js';
-import { selectProtocol, type ProtocolPolicy } from './handshake/subprotocol.js';
-import { validateUpgrade } from './handshake/validate.js';
+import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
@@ -66,6 +63,9 @@ interface Handshake {
   onClose: () => void;
 }
 
+/** Thrown from `afterAuthorize` when the handshake was dropped meanwhile; `upgrade()` then returns without an answer. */
+const ABANDONED = Symbol('abandoned');
+
 const HEAD_STATUS: Record<HeadFailure, number> = {
   'malformed': 400,
   'head-too-large': 431,
@@ -94,8 +94,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly wsOptions: ResolvedOptions;
   private readonly limits: HeadLimits;
   private readonly handshakeTimeout: number;
-  private readonly paths: ReadonlySet<string> | null;
-  private readonly deflate: PerMessageDeflateOptions | null;
+  /** Path, Origin, authorize, subprotocol and extension settings, resolved once. */
+  private readonly policy: UpgradePolicy;
   private readonly pending = new Map<Duplex, Handshake>();
   private readonly rawSockets = new Set<net.Socket>();
   /** wss: accept time of connections still in their TLS handshake, by peer address and port. */
@@ -113,8 +113,7 @@ export class WebSocketServer extends EventEmitter {
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
-    this.paths = normalizePaths(options.path);
-    this.deflate = deflateOptions(options.perMessageDeflate);
+    this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
     this.httpServer = options.server ?? null;
     if (this.httpServer !== null) {
       if (options.port !== undefined || options.tls !== undefined) {
@@ -180,14 +179,7 @@ export class WebSocketServer extends EventEmitter {
    * `head` (bytes that followed the request) goes to the WebSocket.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const input: UpgradeInput = {
-      method: req.method ?? '',
-      target: req.url ?? '',
-      httpVersion: req.httpVersion,
-      headers: HeaderList.fromRaw(req.rawHeaders),
-      remoteAddress: req.socket?.remoteAddress,
-      remotePort: req.socket?.remotePort,
-    };
+    const input = inputFromIncoming(req);
     if (this.stopping) {
       const rejection = new UpgradeRejection(503, 'The server is shutting down');
       writeRejection(socket, rejection);
@@ -252,15 +244,7 @@ export class WebSocketServer extends EventEmitter {
         return;
       }
       hs.headComplete = true;
-      const input: UpgradeInput = {
-        method: head!.method,
-        target: head!.target,
-        httpVersion: head!.httpVersion,
-        headers: new HeaderList(head!.headers),
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-      };
-      void this.upgrade(hs, input, rest!);
+      void this.upgrade(hs, inputFromHead(head!, socket), rest!);
     });
   }
 
@@ -308,18 +292,16 @@ export class WebSocketServer extends EventEmitter {
     hs.req = req;
     let transform = null;
     try {
-      const valid = validateUpgrade(input, { paths: this.paths, parseExtensions: this.deflate !== null });
-      if (!callHook(() => originAllowed(this.options.allowedOrigins, req))) {
-        throw new UpgradeRejection(403, 'Origin not allowed');
-      }
-      const auth = await runAuthorize(this.options.authorize, req);
-      if (hs.done) return;
-      if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');
-      const protocol = callHook(() => selectProtocol(this.options.protocols, valid.protocols, req));
-      const maxPayload = this.wsOptions.maxPayload;
-      const extensions = negotiateServerExtensions(valid.extensions, this.deflate, maxPayload);
-      transform = extensions.transform;
-      const response = callHook(() => switchingProtocolsResponse(acceptKey(valid.key), protocol, extensions.header, auth.headers));
+      const { key, request } = readHttp1Upgrade(input, req, this.policy);
+      const result = await negotiateUpgrade(request, this.policy, {
+        afterAuthorize: () => {
+          if (hs.done) throw ABANDONED;
+          if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');
+        },
+      });
+      const { protocol, extensions: extensionsHeader, data } = result;
+      transform = result.transform;
+      const response = http1Response(key, result);
       this.settle(hs);
       this.pending.delete(hs.socket);
       hs.socket.off('error', hs.onError);
@@ -330,14 +312,14 @@ export class WebSocketServer extends EventEmitter {
         transport: new SocketTransport(hs.socket as net.Socket),
         head,
         protocol: protocol ?? '',
-        extensions: extensions.header,
+        extensions: extensionsHeader,
         transform,
         options: this.wsOptions,
         registry: this.clients,
       });
       transform = null;
       this.clients.add(ws);
-      this.announce(ws, req, auth.data);
+      this.announce(ws, req, data);
     } catch (err) {
       transform?.dispose();
       if (hs.done) return;
@@ -380,24 +362,6 @@ export class WebSocketServer extends EventEmitter {
     hs.timer = null;
     hs.stopReading?.();
     hs.stopReading = null;
-  }
-}
-
-function normalizePaths(path: string | string[] | undefined): ReadonlySet<string> | null {
-  if (path === undefined) return null;
-  const list = Array.isArray(path) ? path : [path];
-  for (const p of list) {
-    if (typeof p !== 'string' || !p.startsWith('/')) throw new InvalidArgumentError(`Option path entries must start with "/", got ${JSON.stringify(p)}`);
-  }
-  return new Set(list);
-}
-
-/** Run a user hook; its exceptions become a 500 whose cause is the original error. */
-function callHook<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw internalError(err);
   }
 }
 

@@ -73,6 +73,26 @@ export function validateDeflateOptions(opts: PerMessageDeflateOptions): void {
   }
 }
 
+declare const VALIDATED: unique symbol;
+
+/**
+ * Options that passed {@link validateDeflateOptions}, made by
+ * {@link resolveDeflateOptions}: a frozen copy, so a later change to the
+ * caller's object cannot slip past the check. Negotiation takes only these,
+ * which lets the type system keep validation at the one place options are
+ * resolved (server construction, client `connect()` before dialing).
+ */
+export type ValidDeflateOptions = Readonly<PerMessageDeflateOptions> & { readonly [VALIDATED]: true };
+
+/**
+ * Validate user options once and freeze a copy for negotiation.
+ * @throws InvalidArgumentError
+ */
+export function resolveDeflateOptions(opts: PerMessageDeflateOptions): ValidDeflateOptions {
+  validateDeflateOptions(opts);
+  return Object.freeze({ ...opts }) as ValidDeflateOptions;
+}
+
 /**
  * Parse a window-bits parameter value: RFC 7692 section 7.1.2 asks for a
  * decimal integer without leading zeroes from 8 to 15. Returns NaN otherwise.

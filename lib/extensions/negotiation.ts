@@ -4,8 +4,8 @@
 
 import { HandshakeError, InvalidArgumentError } from '../errors.js';
 import {
-  MAX_WINDOW_BITS, PERMESSAGE_DEFLATE, readDeflateParams, validateDeflateOptions,
-  type DeflateParams, type PerMessageDeflateOptions,
+  MAX_WINDOW_BITS, PERMESSAGE_DEFLATE, readDeflateParams,
+  type DeflateParams, type ValidDeflateOptions,
 } from './deflate-options.js';
 import { formatExtensionHeader, type ExtensionOffer } from '../http/extension-header.js';
 
@@ -34,14 +34,14 @@ export const ERR_EXTENSION_NEGOTIATION = 'ERR_WS_EXTENSION_NEGOTIATION';
  *   configured limit cannot be imposed: the offer is still accepted and the
  *   server inflates with a full 15-bit window.
  *
+ * `opts` were validated when the server was constructed (`resolveDeflateOptions`).
+ *
  * @returns null when no offer is acceptable (the extension is then not used).
- * @throws InvalidArgumentError on invalid `opts`.
  */
 export function negotiateServer(
   offers: ExtensionOffer[],
-  opts: PerMessageDeflateOptions,
+  opts: ValidDeflateOptions,
 ): { response: string; params: DeflateParams } | null {
-  validateDeflateOptions(opts);
   for (const offer of offers) {
     if (!isDeflateName(offer.name)) continue;
     const set = readDeflateParams(offer.params, true);
@@ -79,11 +79,10 @@ export function negotiateServer(
 /**
  * Client: the `Sec-WebSocket-Extensions` value to offer. Always includes a
  * bare `client_max_window_bits` (or its configured value) so a server may ask
- * for a smaller window instead of declining.
- * @throws InvalidArgumentError on invalid `opts`.
+ * for a smaller window instead of declining. `opts` were validated before
+ * dialing (`resolveDeflateOptions`).
  */
-export function clientOffer(opts: PerMessageDeflateOptions): string {
-  validateDeflateOptions(opts);
+export function clientOffer(opts: ValidDeflateOptions): string {
   const params: Array<[string, string | true]> = [];
   if (opts.serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
   if (opts.clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
@@ -105,8 +104,7 @@ export function clientOffer(opts: PerMessageDeflateOptions): string {
  *   omits `server_no_context_takeover` or `server_max_window_bits` we asked
  *   for, or exceeds a window size we asked for.
  */
-export function acceptServerResponse(answer: ExtensionOffer[], opts: PerMessageDeflateOptions): DeflateParams {
-  validateDeflateOptions(opts);
+export function acceptServerResponse(answer: ExtensionOffer[], opts: ValidDeflateOptions): DeflateParams {
   if (answer.length === 0) throw new InvalidArgumentError('acceptServerResponse needs the parsed Sec-WebSocket-Extensions of the response');
   const reject = (why: string): never => {
     throw new HandshakeError(ERR_EXTENSION_NEGOTIATION, `Server's Sec-WebSocket-Extensions is not acceptable: ${why}`);

@@ -13,8 +13,8 @@ import {
 } from './deflate-options.js';
 
 export {
-  DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, DEFAULT_THRESHOLD, PERMESSAGE_DEFLATE, validateDeflateOptions,
-  type DeflateParams, type PerMessageDeflateOptions,
+  DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, DEFAULT_THRESHOLD, PERMESSAGE_DEFLATE, resolveDeflateOptions, validateDeflateOptions,
+  type DeflateParams, type PerMessageDeflateOptions, type ValidDeflateOptions,
 } from './deflate-options.js';
 export { negotiateServer, clientOffer, acceptServerResponse, ERR_EXTENSION_NEGOTIATION } from './negotiation.js';
 export { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from './zlib-limiter.js';

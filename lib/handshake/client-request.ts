@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
-import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import type { ValidDeflateOptions } from '../extensions/permessage-deflate.js';
 import { clientExtensionOffer } from './extensions.js';
 import { generateKey } from './key.js';
 import { isFieldValue, isToken } from '../http/tokens.js';
@@ -16,7 +16,7 @@ export interface ClientRequestPlan {
   servername: string | undefined;
   key: string;
   protocols: string[];
-  deflate: PerMessageDeflateOptions | null;
+  deflate: ValidDeflateOptions | null;
   /** The full request head. */
   request: string;
 }
@@ -25,7 +25,7 @@ export interface ClientRequestOptions {
   protocols?: string[];
   headers?: Record<string, string>;
   origin?: string;
-  deflate: PerMessageDeflateOptions | null;
+  deflate: ValidDeflateOptions | null;
 }
 
 // Fields the handshake owns: set through options, never through `headers`.

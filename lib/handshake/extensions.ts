@@ -5,8 +5,9 @@ import {
   acceptServerResponse,
   clientOffer,
   negotiateServer,
-  validateDeflateOptions,
+  resolveDeflateOptions,
   type PerMessageDeflateOptions,
+  type ValidDeflateOptions,
 } from '../extensions/permessage-deflate.js';
 import type { MessageTransform } from '../protocol/extension.js';
 
@@ -22,14 +23,15 @@ export interface NegotiatedExtensions {
 const NONE: NegotiatedExtensions = Object.freeze({ header: '', transform: null });
 
 /**
- * `perMessageDeflate` option -> its options object, or null when disabled.
- * Validated here so a bad option fails at construction, not on every handshake.
+ * `perMessageDeflate` option -> its validated options, or null when disabled.
+ * The one validation point, called when options are resolved (server
+ * construction, client `connect()` before dialing), so a bad option fails
+ * there and not on every handshake.
+ * @throws InvalidArgumentError
  */
-export function deflateOptions(option: boolean | PerMessageDeflateOptions | undefined): PerMessageDeflateOptions | null {
+export function deflateOptions(option: boolean | PerMessageDeflateOptions | undefined): ValidDeflateOptions | null {
   if (option === undefined || option === false) return null;
-  const opts = option === true ? {} : option;
-  validateDeflateOptions(opts);
-  return opts;
+  return resolveDeflateOptions(option === true ? {} : option);
 }
 
 /**
@@ -38,7 +40,7 @@ export function deflateOptions(option: boolean | PerMessageDeflateOptions | unde
  */
 export function negotiateServerExtensions(
   offers: ExtensionOffer[],
-  deflate: PerMessageDeflateOptions | null,
+  deflate: ValidDeflateOptions | null,
   maxPayload: number,
 ): NegotiatedExtensions {
   if (deflate === null) return NONE;
@@ -53,7 +55,7 @@ export function negotiateServerExtensions(
 }
 
 /** Client side: the Sec-WebSocket-Extensions value to offer, or undefined. */
-export function clientExtensionOffer(deflate: PerMessageDeflateOptions | null): string | undefined {
+export function clientExtensionOffer(deflate: ValidDeflateOptions | null): string | undefined {
   return deflate === null ? undefined : clientOffer(deflate);
 }
 
@@ -64,7 +66,7 @@ export function clientExtensionOffer(deflate: PerMessageDeflateOptions | null): 
  */
 export function acceptClientExtensions(
   header: string | undefined,
-  deflate: PerMessageDeflateOptions | null,
+  deflate: ValidDeflateOptions | null,
   maxPayload: number,
   details: { status: number; headers: Record<string, string> },
 ): NegotiatedExtensions {
@@ -81,7 +83,7 @@ export function acceptClientExtensions(
       throw mismatch(`The server accepted extension "${ext.name}", which was not offered`, details);
     }
   }
-  const opts = deflate as PerMessageDeflateOptions;
+  const opts = deflate as ValidDeflateOptions;
   let params;
   try {
     params = acceptServerResponse(answer, opts);

@@ -36,3 +36,12 @@ export function internalError(cause: unknown): UpgradeRejection {
   Object.defineProperty(rejection, 'cause', { value: cause, configurable: true, writable: true });
   return rejection;
 }
+
+/** Run a user hook (or format what it returned); its exceptions become a 500 whose cause is the original error. */
+export function callHook<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw internalError(err);
+  }
+}

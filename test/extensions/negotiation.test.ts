@@ -1,12 +1,14 @@
 import t from 'tap';
 import { parseExtensionHeader as parse } from '../../lib/http/extension-header.js';
 import {
-  acceptServerResponse, clientOffer, negotiateServer, type PerMessageDeflateOptions,
+  acceptServerResponse, clientOffer as offerValidated, negotiateServer, resolveDeflateOptions as valid, type PerMessageDeflateOptions,
 } from '../../lib/extensions/permessage-deflate.js';
 import { HandshakeError, InvalidArgumentError } from '../../lib/errors.js';
 
-const server = (header: string, opts: PerMessageDeflateOptions = {}) => negotiateServer(parse(header), opts);
-const client = (response: string, opts: PerMessageDeflateOptions = {}) => acceptServerResponse(parse(response), opts);
+// Negotiation takes options validated once, where they are resolved; the helpers resolve them the same way.
+const server = (header: string, opts: PerMessageDeflateOptions = {}) => negotiateServer(parse(header), valid(opts));
+const client = (response: string, opts: PerMessageDeflateOptions = {}) => acceptServerResponse(parse(response), valid(opts));
+const clientOffer = (opts: PerMessageDeflateOptions) => offerValidated(valid(opts));
 const D = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
 t.test('server: each parameter, valid', async (t) => {
@@ -62,7 +64,7 @@ t.test('server: invalid offers are skipped', async (t) => {
     'x-webkit-deflate-frame', 'deflate-frame; server_max_window_bits=10', 'permessage-deflate-x',
   ];
   for (const offer of invalid) t.equal(server(offer), null, offer);
-  t.equal(negotiateServer([], {}), null, 'no offers');
+  t.equal(negotiateServer([], valid({})), null, 'no offers');
 });
 
 t.test('extension names are case-insensitive, parameter names are not', async (t) => {
@@ -79,12 +81,19 @@ t.test('server: the first acceptable offer wins', async (t) => {
   t.same(server('permessage-deflate, permessage-deflate; client_max_window_bits=10')?.params.clientMaxWindowBits, 15);
 });
 
-t.test('server and client: invalid options throw InvalidArgumentError', async (t) => {
+t.test('invalid options throw InvalidArgumentError at the one validation point', async (t) => {
   for (const opts of [{ serverMaxWindowBits: 7 }, { clientMaxWindowBits: 16 }, { serverMaxWindowBits: 9.5 }, { level: 10 },
     { memLevel: 0 }, { threshold: -1 }] as PerMessageDeflateOptions[]) {
-    t.throws(() => negotiateServer(parse('permessage-deflate'), opts), InvalidArgumentError, JSON.stringify(opts));
-    t.throws(() => clientOffer(opts), InvalidArgumentError, JSON.stringify(opts));
+    t.throws(() => valid(opts), InvalidArgumentError, JSON.stringify(opts));
   }
+});
+
+t.test('validated options are a frozen copy: later changes to the original do not reach negotiation', async (t) => {
+  const opts: PerMessageDeflateOptions = { serverMaxWindowBits: 10 };
+  const resolved = valid(opts);
+  opts.serverMaxWindowBits = 7;
+  t.ok(Object.isFrozen(resolved));
+  t.equal(negotiateServer(parse('permessage-deflate'), resolved)?.response, 'permessage-deflate; server_max_window_bits=10');
 });
 
 t.test('client: the offer', async (t) => {
@@ -135,7 +144,7 @@ t.test('client: unacceptable answers throw HandshakeError', async (t) => {
     ['permessage-deflate; client_max_window_bits=11', { clientMaxWindowBits: 10 }],
   ];
   for (const [response, opts] of cases) t.throws(() => client(response, opts), reject, `${response} ${JSON.stringify(opts)}`);
-  t.throws(() => acceptServerResponse([], {}), InvalidArgumentError);
+  t.throws(() => acceptServerResponse([], valid({})), InvalidArgumentError);
 });
 
 t.test('round trip: client offer -> server answer -> client accepts the same parameters', async (t) => {
@@ -146,9 +155,9 @@ t.test('round trip: client offer -> server answer -> client accepts the same par
   for (const ssnct of bools) for (const ssmwb of [undefined, 10]) for (const scmwb of [undefined, 11]) {
     const copts = { serverNoContextTakeover: csnct, clientNoContextTakeover: ccnct, serverMaxWindowBits: csmwb, clientMaxWindowBits: ccmwb };
     const sopts = { serverNoContextTakeover: ssnct, serverMaxWindowBits: ssmwb, clientMaxWindowBits: scmwb };
-    const r = negotiateServer(parse(clientOffer(copts)), sopts);
+    const r = server(clientOffer(copts), sopts);
     if (!r) { t.fail('declined ' + clientOffer(copts)); continue; }
-    const accepted = acceptServerResponse(parse(r.response), copts);
+    const accepted = client(r.response, copts);
     if (JSON.stringify(accepted) !== JSON.stringify(r.params)) t.same(accepted, r.params, `${clientOffer(copts)} -> ${r.response}`);
     n++;
   }

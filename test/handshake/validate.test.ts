@@ -1,8 +1,10 @@
 import t from 'tap';
-import { UpgradeRejection } from '../../lib/errors.js';
+import { InvalidArgumentError, UpgradeRejection } from '../../lib/errors.js';
 import { HeaderList } from '../../lib/http/headers.js';
 import type { HeaderField } from '../../lib/http/head-parser.js';
-import { validateUpgrade, type ValidateOptions } from '../../lib/handshake/validate.js';
+import { http1Response, readHttp1Upgrade, validateUpgrade, type ValidateOptions } from '../../lib/handshake/http1.js';
+import { resolveUpgradePolicy } from '../../lib/handshake/negotiate.js';
+import { buildUpgradeRequest } from '../../lib/handshake/request.js';
 
 const BASE: HeaderField[] = [
   ['Host', 'example.com'],
@@ -100,4 +102,35 @@ t.test('a 100k-space subprotocol header is handled in linear time', async (t) =>
   const v = validateUpgrade(input([...BASE, ['Sec-WebSocket-Protocol', `${spaces}chat${spaces},${spaces}x${spaces}`]]), OPTS);
   t.same(v.protocols, ['chat', 'x']);
   t.equal(rejection(() => validateUpgrade(input([...BASE, ['Sec-WebSocket-Protocol', `a${spaces}b`]]), OPTS)).status, 400);
+});
+
+t.test('readHttp1Upgrade: the neutral request, with the policy deciding path and extension parsing', async (t) => {
+  const headers: HeaderField[] = [...BASE, ['Origin', 'https://app'], ['Sec-WebSocket-Protocol', 'b, a'], ['Sec-WebSocket-Extensions', 'permessage-deflate']];
+  const i = { ...input(headers, { target: '/chat?x=1' }), remoteAddress: '192.0.2.1', remotePort: 4242 };
+  const view = buildUpgradeRequest(i);
+  const { key, request } = readHttp1Upgrade(i, view, resolveUpgradePolicy({ path: '/chat', perMessageDeflate: true }, 0));
+  t.equal(key, 'dGhlIHNhbXBsZSBub25jZQ==');
+  t.equal(request.view, view);
+  t.same(
+    { target: request.target, path: request.path, authority: request.authority, origin: request.origin, protocols: request.protocols,
+      extensions: request.extensions, remoteAddress: request.remoteAddress, remotePort: request.remotePort },
+    { target: '/chat?x=1', path: '/chat', authority: 'example.com', origin: 'https://app', protocols: ['b', 'a'],
+      extensions: [{ name: 'permessage-deflate', params: [] }], remoteAddress: '192.0.2.1', remotePort: 4242 },
+  );
+  t.same(readHttp1Upgrade(i, view, resolveUpgradePolicy({}, 0)).request.extensions, [], 'deflate off: not parsed');
+  t.equal(rejection(() => readHttp1Upgrade(i, view, resolveUpgradePolicy({ path: '/other' }, 0))).status, 404);
+  // A plain GET for a path nobody serves: 404 comes before the Upgrade checks, as it always has.
+  const plain = input([['Host', 'example.com']], { target: '/nope' });
+  t.equal(rejection(() => readHttp1Upgrade(plain, buildUpgradeRequest(plain), resolveUpgradePolicy({ path: '/ws' }, 0))).status, 404);
+});
+
+t.test('http1Response: the 101 from a negotiation result; an invalid authorize header is a 500 with cause', async (t) => {
+  const result = { protocol: 'chat', extensions: 'permessage-deflate', transform: null, headers: { 'Set-Cookie': 'a=1', Upgrade: 'h2c' }, data: undefined };
+  t.equal(http1Response('dGhlIHNhbXBsZSBub25jZQ==', result),
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n' +
+    'Sec-WebSocket-Extensions: permessage-deflate\r\nSet-Cookie: a=1\r\n\r\n');
+  const r = rejection(() => http1Response('dGhlIHNhbXBsZSBub25jZQ==', { ...result, headers: { 'X-A': 'a\r\nInjected: 1' } }));
+  t.equal(r.status, 500);
+  t.ok((r as { cause?: unknown }).cause instanceof InvalidArgumentError);
 });
