@@ -26,10 +26,10 @@ function tsFiles(dir: string): string[] {
   return out;
 }
 
-t.test('package.json: ES modules, Node >= 20, exports to the compiled output, a bin, no runtime dependencies', async (t) => {
+t.test('package.json: ES modules, Node 20.19+ or 22.12+, exports to the compiled output, a bin, no runtime dependencies', async (t) => {
   const pkg = JSON.parse(read('package.json'));
   t.equal(pkg.type, 'module');
-  t.equal(pkg.engines?.node, '>=20');
+  t.equal(pkg.engines?.node, '^20.19.0 || >=22.12.0', 'the Node versions that load ES modules through require()');
   t.same(pkg.dependencies ?? {}, {}, 'no runtime dependencies');
   t.same(pkg.optionalDependencies ?? {}, {});
   t.same(pkg.peerDependencies ?? {}, {});
