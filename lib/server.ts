@@ -51,6 +51,18 @@ export interface ServerOptions extends WebSocketOptions {
   handshakeTimeout?: number;
 }
 
+/** The events of a {@link WebSocketServer} and their arguments. */
+export interface WebSocketServerEvents {
+  /** An upgrade succeeded: the open connection, the request as `authorize` saw it, and `authorize`'s `data`. */
+  connection: [ws: WebSocket, req: UpgradeRequest, data: unknown];
+  /** An upgrade was refused with `status`; `reason.cause` holds a hook's exception for 500s. */
+  rejected: [status: number, req: UpgradeRequest | undefined, reason: UpgradeRejection];
+  listening: [];
+  /** Listen-socket errors after `listen()` resolved, and exceptions from 'connection' listeners. */
+  error: [err: Error];
+  close: [];
+}
+
 /** A socket between accept and 101 (or refused and lingering). */
 interface Handshake {
   socket: Duplex;
@@ -86,7 +98,7 @@ const HEAD_STATUS: Record<HeadFailure, number> = {
  * a hook's exception for 500s), 'listening', 'error' (listen socket errors
  * after `listen()` resolved), 'close'.
  */
-export class WebSocketServer extends EventEmitter {
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The open connections; a connection leaves the set on its 'close' event. */
   readonly clients = new Set<WebSocket>();
   private readonly options: ServerOptions;
@@ -338,7 +350,7 @@ export class WebSocketServer extends EventEmitter {
       this.emit('connection', ws, req, data);
     } catch (err) {
       if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'server error');
-      if (this.listenerCount('error') > 0) this.emit('error', err);
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err), { cause: err }));
       else process.nextTick(() => { throw err; });
     }
   }
