@@ -4,7 +4,7 @@ import t from 'tap';
 import { connect, WebSocketServer } from '../../lib/index.js';
 import { echo, TESTEE_DEFLATE, TESTEE_LIMITS } from '../../conformance/echo.js';
 import { parseDeflateResponse, type DeflateAgreement } from './deflate.js';
-import { dial, ScriptedServer } from './peer.js';
+import { dial, scriptedServer } from './peer.js';
 import { allOffers } from './table-deflate.js';
 
 type Params = Map<string, string | true>;
@@ -86,7 +86,7 @@ t.test('our server answers every valid offer within RFC 7692 rules', async (t) =
 });
 
 t.test('our client offers a valid permessage-deflate offer', async (t) => {
-  const scripted = await ScriptedServer.listen(() => ({ headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } }));
+  const scripted = await scriptedServer(() => ({ headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } }));
   t.teardown(() => scripted.close());
   const accepted = scripted.accept();
   const ws = await connect(scripted.url, { perMessageDeflate: TESTEE_DEFLATE, ...TESTEE_LIMITS });
@@ -120,7 +120,7 @@ const REFUSE: Array<[string, string]> = [
 
 for (const [what, answer] of REFUSE) {
   t.test(`our client refuses a response with ${what}`, async (t) => {
-    const scripted = await ScriptedServer.listen(() => ({ headers: { 'Sec-WebSocket-Extensions': answer } }));
+    const scripted = await scriptedServer(() => ({ headers: { 'Sec-WebSocket-Extensions': answer } }));
     t.teardown(() => scripted.close());
     const accepted = scripted.accept();
     const outcome = await connect(scripted.url, { perMessageDeflate: TESTEE_DEFLATE, ...TESTEE_LIMITS })
@@ -133,7 +133,7 @@ for (const [what, answer] of REFUSE) {
 }
 
 t.test('our client without permessage-deflate refuses a response that enables it', async (t) => {
-  const scripted = await ScriptedServer.listen(() => ({ headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } }));
+  const scripted = await scriptedServer(() => ({ headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate' } }));
   t.teardown(() => scripted.close());
   const accepted = scripted.accept();
   const outcome = await connect(scripted.url, { perMessageDeflate: false })
@@ -146,7 +146,7 @@ t.test('our client without permessage-deflate refuses a response that enables it
 });
 
 t.test('our client accepts a response naming client_max_window_bits only when it offered it', async (t) => {
-  const scripted = await ScriptedServer.listen(() => ({
+  const scripted = await scriptedServer(() => ({
     headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits=10' },
   }));
   t.teardown(() => scripted.close());

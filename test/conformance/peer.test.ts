@@ -4,31 +4,32 @@
 import t from 'tap';
 import { isUtf8 } from 'node:buffer';
 import net from 'node:net';
-import { closePayload, encodeFrame, FrameDecoder, fragments, OP } from './frames.js';
+import { closePayload, encodeFrames, FrameDecoder, fragments, OP, sframe } from '../helpers/frames.js';
 import { parseDeflateResponse, PeerDeflater, PeerInflater } from './deflate.js';
-import { acceptFor, dial, ScriptedServer } from './peer.js';
+import { acceptFor } from '../helpers/http.js';
+import { dial, scriptedServer } from './peer.js';
 import { isValidUtf8, utf8FailPoint } from './utf8.js';
 import { SEQUENCES } from './sequences.js';
 
 t.test('frame encoder matches RFC 6455 section 5.7', async (t) => {
-  t.equal(encodeFrame({ opcode: OP.TEXT, payload: 'Hello' }, false).toString('hex'), '810548656c6c6f');
-  t.equal(encodeFrame({ opcode: OP.TEXT, payload: 'Hello', mask: Buffer.from('37fa213d', 'hex') }, true).toString('hex'),
+  t.equal(sframe({ opcode: OP.TEXT, payload: 'Hello' }).toString('hex'), '810548656c6c6f');
+  t.equal(encodeFrames({ opcode: OP.TEXT, payload: 'Hello', mask: Buffer.from('37fa213d', 'hex') }, 'client').toString('hex'),
     '818537fa213d7f9f4d5158');
-  t.equal(encodeFrame({ opcode: OP.TEXT, payload: 'Hel', fin: false }, false).toString('hex'), '010348656c');
-  t.equal(encodeFrame({ opcode: OP.CONT, payload: 'lo' }, false).toString('hex'), '80026c6f');
-  t.equal(encodeFrame({ opcode: OP.PING, payload: 'Hello' }, false).toString('hex'), '890548656c6c6f');
-  t.equal(encodeFrame({ opcode: OP.BINARY, payload: Buffer.alloc(256) }, false).subarray(0, 4).toString('hex'), '827e0100');
-  t.equal(encodeFrame({ opcode: OP.BINARY, payload: Buffer.alloc(65536) }, false).subarray(0, 10).toString('hex'), '827f0000000000010000');
-  t.equal(encodeFrame({ opcode: OP.TEXT, payload: 'x', rsv: 5 }, false)[0], 0xd1);
+  t.equal(sframe({ opcode: OP.TEXT, payload: 'Hel', fin: false }).toString('hex'), '010348656c');
+  t.equal(sframe({ opcode: OP.CONT, payload: 'lo' }).toString('hex'), '80026c6f');
+  t.equal(sframe({ opcode: OP.PING, payload: 'Hello' }).toString('hex'), '890548656c6c6f');
+  t.equal(sframe({ opcode: OP.BINARY, payload: Buffer.alloc(256) }).subarray(0, 4).toString('hex'), '827e0100');
+  t.equal(sframe({ opcode: OP.BINARY, payload: Buffer.alloc(65536) }).subarray(0, 10).toString('hex'), '827f0000000000010000');
+  t.equal(sframe({ opcode: OP.TEXT, payload: 'x', rsv: 5 })[0], 0xd1);
   t.equal(closePayload(1000, 'ok').toString('hex'), '03e86f6b');
   t.equal(closePayload().length, 0);
 });
 
 t.test('frame decoder reassembles any chunking and unmasks', async (t) => {
   const bytes = Buffer.concat([
-    encodeFrame({ opcode: OP.TEXT, payload: 'Hello' }, true),
-    encodeFrame({ opcode: OP.BINARY, payload: Buffer.alloc(70000, 7) }, false),
-    encodeFrame({ opcode: OP.CLOSE, payload: closePayload(1002) }, true),
+    encodeFrames({ opcode: OP.TEXT, payload: 'Hello' }, 'client'),
+    sframe({ opcode: OP.BINARY, payload: Buffer.alloc(70000, 7) }),
+    encodeFrames({ opcode: OP.CLOSE, payload: closePayload(1002) }, 'client'),
   ]);
   for (const size of [1, 3, 1000, bytes.length]) {
     const d = new FrameDecoder();
@@ -110,7 +111,7 @@ t.test('permessage-deflate response parser', async (t) => {
 
 t.test('scripted client and scripted server talk to each other byte for byte', async (t) => {
   t.equal(acceptFor('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
-  const server = await ScriptedServer.listen(() => ({ headers: { 'X-Test': 'yes' } }));
+  const server = await scriptedServer(() => ({ headers: { 'X-Test': 'yes' } }));
   t.teardown(() => server.close());
   const accepted = server.accept();
   const hs = await dial(server.port, { extensions: 'permessage-deflate' });
@@ -148,7 +149,7 @@ t.test('a wrong Sec-WebSocket-Accept is not taken as an upgrade', async (t) => {
 });
 
 t.test('the peer flags frames the library must never send', async (t) => {
-  const server = await ScriptedServer.listen();
+  const server = await scriptedServer();
   t.teardown(() => server.close());
   const accepted = server.accept();
   const cli = (await dial(server.port)).peer!;

@@ -6,9 +6,9 @@
 import type { Test } from 'tap';
 import { connect, WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from '../../lib/index.js';
 import { echo, TESTEE_DEFLATE, TESTEE_LIMITS } from '../../conformance/echo.js';
-import { closePayload, encodeFrame, fragments, OP, toBuf, type FrameSpec } from './frames.js';
+import { closePayload, fragments, headerLength, OP, sframe, toBuf, type FrameSpec } from '../helpers/frames.js';
 import { parseDeflateResponse, peerCodecs, type DeflateAgreement, type PeerDeflater } from './deflate.js';
-import { dial, Peer, pause, ScriptedServer, type PeerEvent } from './peer.js';
+import { dial, Peer, pause, scriptedServer, type PeerEvent } from './peer.js';
 
 /** The library's role in a case. */
 export type Role = 'server' | 'client';
@@ -99,11 +99,11 @@ export async function startTestee(role: Role): Promise<Testee> {
     role,
     async open(c) {
       let answer: string | undefined;
-      const scripted = await ScriptedServer.listen((req) => {
+      const scripted = await scriptedServer((req) => {
         const a = c.deflate?.answer;
         answer = typeof a === 'function' ? a(req.headers['sec-websocket-extensions'] ?? '') : a;
         const headers: Record<string, string> = answer ? { 'Sec-WebSocket-Extensions': answer } : {};
-        const after = c.withHandshake ? Buffer.concat(c.withHandshake.map((f) => encodeFrame(f, false))) : undefined;
+        const after = c.withHandshake ? Buffer.concat(c.withHandshake.map((f) => sframe(f))) : undefined;
         return { headers, after };
       });
       const accepted = scripted.accept();
@@ -129,11 +129,6 @@ export async function startTestee(role: Role): Promise<Testee> {
 
 function resolveSteps(c: Case): Step[] {
   return typeof c.steps === 'function' ? c.steps() : c.steps;
-}
-
-function headerLength(frame: Buffer): number {
-  const len = frame[1] & 0x7f;
-  return 2 + (len === 126 ? 2 : len === 127 ? 8 : 0) + (frame[1] & 0x80 ? 4 : 0);
 }
 
 function isCloseSpec(s: FrameSpec | FrameSpec[]): boolean {
@@ -189,7 +184,7 @@ export async function runCase(testee: Testee, c: Case): Promise<Outcome> {
         await peer.send(step.raw, step);
       } else if ('prefix' in step) {
         const bytes = peer.encode(step.prefix);
-        await peer.send(bytes.subarray(0, headerLength(bytes) + step.payloadBytes), step);
+        await peer.send(bytes.subarray(0, headerLength(bytes)! + step.payloadBytes), step);
       } else if ('deflate' in step) {
         if (!codecs) throw new Error('a deflate step without a negotiated permessage-deflate');
         await peer.send(await deflateFrames(codecs.deflater, step), step);

@@ -1,5 +1,5 @@
 /** Autobahn section 9: large messages, many fragments, many small writes, many messages. */
-import { OP } from './frames.js';
+import { OP } from '../helpers/frames.js';
 import { B, T } from './table-framing.js';
 import { binary, F, text, type Case } from './runner.js';
 

@@ -5,9 +5,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closePayload, encodeFrame, OP } from './frames.js';
+import { closePayload, OP, sframe } from '../helpers/frames.js';
 import { PeerDeflater, PeerInflater } from './deflate.js';
-import { dial, ScriptedServer } from './peer.js';
+import { dial, scriptedServer } from './peer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverJs = join(here, '..', '..', 'conformance', 'server.js');
@@ -67,11 +67,11 @@ t.test('conformance server: a bad option exits 2 with a message', async (t) => {
 t.test('conformance client: speaks the fuzzingserver protocol', async (t) => {
   // Like the real fuzzingserver, the count and the first case message follow the 101 head
   // in the same write: the client must not lose them while connect() resolves.
-  const fuzz = await ScriptedServer.listen((req) => {
+  const fuzz = await scriptedServer((req) => {
     const path = req.requestLine.split(' ')[1];
-    if (path === '/getCaseCount') return { after: encodeFrame({ opcode: OP.TEXT, payload: '2' }, false) };
+    if (path === '/getCaseCount') return { after: sframe({ opcode: OP.TEXT, payload: '2' }) };
     if (path.startsWith('/runCase?case=1&')) {
-      return { after: encodeFrame({ opcode: OP.TEXT, payload: 'case one' }, false) };
+      return { after: sframe({ opcode: OP.TEXT, payload: 'case one' }) };
     }
     return {};
   });

@@ -42,33 +42,3 @@ export async function wsPair(opts: PairOptions = {}): Promise<{ server: WebSocke
 export function closed(ws: WebSocket): Promise<{ code: number; reason: string; wasClean: boolean }> {
   return new Promise((resolve) => ws.once('close', (code: number, reason: string, wasClean: boolean) => resolve({ code, reason, wasClean })));
 }
-
-/** Masked client frame bytes (fixed mask key, for exact-byte tests). */
-export function clientFrame(opcode: number, payload: Buffer | string, fin = true, key = Buffer.from([1, 2, 3, 4])): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const len = data.length;
-  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len])
-    : len < 65536 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 255])
-      : (() => { const b = Buffer.alloc(10); b[0] = (fin ? 0x80 : 0) | opcode; b[1] = 0x80 | 127; b.writeBigUInt64BE(BigInt(len), 2); return b; })();
-  const masked = Buffer.alloc(len);
-  for (let i = 0; i < len; i++) masked[i] = data[i]! ^ key[i & 3]!;
-  return Buffer.concat([head, key, masked]);
-}
-
-/** Reads from a raw socket until `predicate(all bytes so far)` holds or the socket closes. */
-export function readUntil(socket: net.Socket, predicate: (all: Buffer) => boolean): Promise<Buffer> {
-  return new Promise((resolve) => {
-    let all = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      all = Buffer.concat([all, chunk]);
-      if (predicate(all)) { done(); }
-    };
-    const done = (): void => {
-      socket.off('data', onData);
-      socket.off('close', done);
-      resolve(all);
-    };
-    socket.on('data', onData);
-    socket.on('close', done);
-  });
-}

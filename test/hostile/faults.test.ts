@@ -7,9 +7,11 @@ import t from 'tap';
 import { connect } from '../../lib/client.js';
 import type { ServerOptions } from '../../lib/server.js';
 import type { WebSocket, WebSocketOptions } from '../../lib/websocket.js';
-import {
-  Middlebox, RawClient, frame, listen, rawServer, resources, selfSignedCert, settle, sframe, sleep, track, waitFor,
-} from './helpers.js';
+import { frame, sframe } from '../helpers/frames.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { upgradeServer as rawServer } from '../helpers/raw-server.js';
+import { selfSignedCert } from '../helpers/tls.js';
+import { Middlebox, listen, resources, settle, sleep, track, waitFor } from './helpers.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -24,7 +26,7 @@ for (const mode of ['rst', 'fin'] as const) {
       const { wss, port } = await listen(t);
       const before = resources();
       const connection = once(wss, 'connection') as Promise<[WebSocket]>;
-      const peer = await RawClient.open(port);
+      const peer = await RawPeer.upgrade(port);
       const [ws] = await connection;
       const { closes, closed } = track(ws);
       if (withErrorListener) ws.on('error', () => {});

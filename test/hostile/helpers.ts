@@ -1,20 +1,13 @@
-// Helpers for the hostile-peer tests: raw peers that complete a real upgrade
-// and then misbehave, a TCP middlebox that can cut or silence a connection,
-// and before/after snapshots of the process's active handles and timers.
+// Helpers for the hostile-peer tests (the raw peer and the frame codec are the shared
+// ones in test/helpers/): a TCP middlebox that can cut or silence a connection,
+// before/after snapshots of the process's active handles and timers, a deflate bomb.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import * as zlib from 'node:zlib';
-import { acceptKey } from '../../lib/handshake/key.js';
 import { isValidWireCloseCode } from '../../lib/protocol/close.js';
 import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { upgradeRequest } from '../handshake/helpers.js';
-import { onRequestHead } from '../helpers/request-head.js';
-
-export { frame, cframe, sframe } from '../protocol/fixtures/frames.js';
-export { selfSignedCert, upgradeRequest, SAMPLE_KEY, SAMPLE_ACCEPT } from '../handshake/helpers.js';
 
 export const MiB = 1024 * 1024;
 
@@ -50,118 +43,6 @@ export function track(ws: WebSocket): { closes: CloseRecord[]; closed: Promise<C
 /** A code a `close` event may carry: one a peer may send, or 1005 / 1006 (never on the wire). */
 export function isReportableCloseCode(code: number): boolean {
   return code === 1005 || code === 1006 || isValidWireCloseCode(code);
-}
-
-/**
- * A raw TCP client that completed a valid upgrade (optionally offering
- * permessage-deflate) and now sends whatever bytes the test wants.
- */
-export class RawClient {
-  readonly socket: net.Socket;
-  /** Bytes received after the 101 head. */
-  received: Buffer = Buffer.alloc(0);
-  head = '';
-  closed = false;
-  error: Error | null = null;
-  private waiters: Array<() => void> = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('error', (err) => {
-      this.error = err;
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-  }
-
-  /** `early`: frame bytes sent in the same write as the request (pipelined before the 101). */
-  /** `tlsCa`: speak TLS, trusting this certificate (for a server on `selfSignedCert()`). */
-  static async open(port: number, opts: { deflate?: boolean; read?: boolean; early?: Buffer; tlsCa?: Buffer } = {}): Promise<RawClient> {
-    const socket = opts.tlsCa
-      ? tls.connect({ host: '127.0.0.1', port, ca: opts.tlsCa, servername: 'localhost' })
-      : net.connect(port, '127.0.0.1');
-    const peer = new RawClient(socket);
-    await once(socket, opts.tlsCa ? 'secureConnect' : 'connect');
-    const headers: Record<string, string> = opts.deflate ? { 'Sec-WebSocket-Extensions': 'permessage-deflate' } : {};
-    const request = Buffer.from(upgradeRequest({ headers }), 'latin1');
-    socket.write(opts.early ? Buffer.concat([request, opts.early]) : request);
-    let buf = Buffer.alloc(0);
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        buf = Buffer.concat([buf, chunk]);
-        const end = buf.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        socket.off('data', onData);
-        socket.off('close', onClose);
-        peer.head = buf.toString('latin1', 0, end + 4);
-        peer.received = buf.subarray(end + 4);
-        resolve();
-      };
-      const onClose = (): void => reject(new Error(`closed before the 101: ${buf.toString('latin1')}`));
-      socket.on('data', onData);
-      socket.on('close', onClose);
-    });
-    if (!peer.head.startsWith('HTTP/1.1 101 ')) throw new Error(`upgrade refused: ${peer.head}`);
-    if (opts.read === false) socket.pause();
-    else peer.startReading();
-    return peer;
-  }
-
-  startReading(): void {
-    this.socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    this.socket.resume();
-  }
-
-  write(data: Buffer): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.socket.destroyed) return resolve();
-      this.socket.write(data, () => resolve());
-    });
-  }
-
-  /** Wait until `predicate(received)` holds or the socket closes. */
-  async until(predicate: (received: Buffer) => boolean): Promise<Buffer> {
-    while (!predicate(this.received) && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
-    return this.received;
-  }
-
-  whenClosed(): Promise<Buffer> {
-    return this.until(() => false);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-}
-
-/** The first close frame in server-to-client bytes (unmasked frames): its code, or null if none yet. */
-export function closeCodeIn(bytes: Buffer): number | null {
-  let i = 0;
-  while (i + 2 <= bytes.length) {
-    const op = bytes[i] & 0x0f;
-    let len = bytes[i + 1] & 0x7f;
-    let h = 2;
-    if (len === 126) {
-      if (i + 4 > bytes.length) return null;
-      len = bytes.readUInt16BE(i + 2);
-      h = 4;
-    } else if (len === 127) {
-      if (i + 10 > bytes.length) return null;
-      len = Number(bytes.readBigUInt64BE(i + 2));
-      h = 10;
-    }
-    if (i + h + len > bytes.length) return null;
-    if (op === 0x8) return len >= 2 ? bytes.readUInt16BE(i + h) : 1005;
-    i += h + len;
-  }
-  return null;
 }
 
 /**
@@ -304,41 +185,6 @@ export function catchEscapes(t: Test): Error[] {
     process.off('unhandledRejection', onErr);
   });
   return escaped;
-}
-
-/**
- * A raw server that answers the first request head with a valid 101 (with
- * `extensions` as its Sec-WebSocket-Extensions, if given) and then hands the
- * socket to `script`, for tests of our client against a hostile server.
- */
-export async function rawServer(
-  t: Test,
-  script: (socket: net.Socket) => void,
-  extensions = '',
-): Promise<{ url: string; sockets: Set<net.Socket> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    onRequestHead(socket, (_head, key) => {
-      socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
-          (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
-          '\r\n',
-      );
-      script(socket);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return { url: `ws://127.0.0.1:${port}/`, sockets };
 }
 
 /**

@@ -12,8 +12,11 @@ import { connect } from '../../lib/client.js';
 import { HandshakeError } from '../../lib/errors.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { RawClient, closeCodeIn, frame, listen, selfSignedCert, sleep, track, upgradeRequest } from './helpers.js';
-import { onRequestHead } from '../helpers/request-head.js';
+import { closeCodeIn, frame } from '../helpers/frames.js';
+import { onRequestHead, upgradeRequest } from '../helpers/http.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { selfSignedCert } from '../helpers/tls.js';
+import { listen, sleep, track } from './helpers.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -101,7 +104,7 @@ t.test('idleTimeout: keepalive pings are not activity; data messages are', async
 t.test('maxPayload over a socket: exactly the limit passes, one byte more (across fragments) is 1009', async (t) => {
   const { wss, port } = await listen(t, { maxPayload: 1000 });
   const connection = once(wss, 'connection') as Promise<[WebSocket]>;
-  const peer = await RawClient.open(port);
+  const peer = await RawPeer.upgrade(port);
   const [ws] = await connection;
   const messages: number[] = [];
   ws.on('message', (d: Buffer) => messages.push(d.length));
@@ -190,7 +193,7 @@ t.test('server: 2,000 Sec-WebSocket-Extensions header lines -> 431 (header count
 t.test('slowloris after the upgrade: a message trickled forever keeps keepalive happy; idleTimeout ends it', async (t) => {
   const { wss, port } = await listen(t, { keepAliveInterval: 50, keepAliveTimeout: 250, idleTimeout: 800, closeTimeout: 100 });
   const connection = once(wss, 'connection') as Promise<[WebSocket]>;
-  const peer = await RawClient.open(port);
+  const peer = await RawPeer.upgrade(port);
   const [ws] = await connection;
   const { closed } = track(ws);
   const body = frame({ opcode: 2, payload: Buffer.alloc(1 << 20, 1), mask: KEY });

@@ -6,18 +6,20 @@ import * as net from 'node:net';
 import t from 'tap';
 import { connect } from '../../lib/client.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import {
-  MiB, RawClient, closeCodeIn, deflateBomb, frame, listen, memoryWatch, mib, rawServer, sframe, track, upgradeRequest,
-} from './helpers.js';
+import { closeCodeIn, frame, sframe } from '../helpers/frames.js';
+import { upgradeRequest } from '../helpers/http.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { upgradeServer as rawServer } from '../helpers/raw-server.js';
+import { MiB, deflateBomb, listen, memoryWatch, mib, track } from './helpers.js';
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-async function serverConnection(t: Test, options: Parameters<typeof listen>[1], peerOpts: Parameters<typeof RawClient.open>[1] = {}) {
+async function serverConnection(t: Test, options: Parameters<typeof listen>[1], peerOpts: Parameters<typeof RawPeer.upgrade>[1] = {}) {
   const { wss, port } = await listen(t, options);
   const connection = once(wss, 'connection') as Promise<[WebSocket]>;
-  const peer = await RawClient.open(port, peerOpts);
+  const peer = await RawPeer.upgrade(port, peerOpts);
   t.teardown(() => peer.socket.destroy());
   const [ws] = await connection;
   const errors: Error[] = [];

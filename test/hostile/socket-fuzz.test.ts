@@ -13,14 +13,16 @@ import * as tls from 'node:tls';
 import * as zlib from 'node:zlib';
 import t from 'tap';
 import type { WebSocket } from '../../lib/websocket.js';
+import { frame } from '../helpers/frames.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import {
-  RawClient, catchEscapes, frame, isReportableCloseCode, listen, resources, selfSignedCert, settle, sleep, track, waitFor,
-  type CloseRecord,
+  catchEscapes, isReportableCloseCode, listen, resources, settle, sleep, track, waitFor, type CloseRecord,
 } from './helpers.js';
 import { connect } from '../../lib/client.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import { prng } from '../helpers/prng.js';
-import { onRequestHead } from '../helpers/request-head.js';
+import { onRequestHead } from '../helpers/http.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 300);
@@ -172,7 +174,7 @@ async function peer(port: number, rand: Rand, tlsCa?: Buffer): Promise<void> {
   const cutAt = ending.startsWith('cut') ? int(rand, stream.length + 1) : stream.length;
   // Sometimes the first bytes go out with the request itself, before the 101.
   const early = rand() < 0.15 ? int(rand, cutAt + 1) : 0;
-  const client = await RawClient.open(port, { deflate, read, early: early > 0 ? stream.subarray(0, early) : undefined, tlsCa });
+  const client = await RawPeer.upgrade(port, { deflate, read, early: early > 0 ? stream.subarray(0, early) : undefined, tlsCa });
   await dribble(client.socket, stream, early, cutAt, rand);
   await hangUp(client.socket, ending, () => client.closed);
 }
@@ -333,10 +335,10 @@ t.test(`server.close() while hostile peers are connected, some never reading (se
     // Fill the pipe toward peers that do not read, so our 1001 cannot get through.
     for (let k = 0; k < 8; k++) ws.send(big);
   });
-  const peers: RawClient[] = [];
+  const peers: RawPeer[] = [];
   for (let i = 0; i < 40; i++) {
     const rand = prng((SEED + 0xc105e + i) >>> 0);
-    const p = await RawClient.open(port, { deflate: rand() < 0.5, read: rand() < 0.5 });
+    const p = await RawPeer.upgrade(port, { deflate: rand() < 0.5, read: rand() < 0.5 });
     peers.push(p);
     if (rand() < 0.5) p.socket.write(makeStream(rand, false).subarray(0, int(rand, 200)));
   }

@@ -4,7 +4,8 @@ import t from 'tap';
 import { deflateRawSync, constants } from 'node:zlib';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
 import { PerMessageDeflate, type DeflateParams } from '../../lib/extensions/permessage-deflate.js';
-import { cframe, Recorder } from './fixtures/frames.js';
+import { cframe } from '../helpers/frames.js';
+import { Recorder } from './fixtures/recorder.js';
 
 /** Compressed payload of `text` as a permessage-deflate sender produces it (sync flush, tail removed). */
 function compressed(text: string): Buffer {

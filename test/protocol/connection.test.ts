@@ -4,7 +4,8 @@ import { InvalidArgumentError, InvalidStateError, ProtocolError } from '../../li
 import { Connection } from '../../lib/protocol/connection.js';
 import { resolveOptions } from '../../lib/options.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
-import { Recorder, cframe, parseFrames, sframe } from './fixtures/frames.js';
+import { cframe, parseFrames, sframe } from '../helpers/frames.js';
+import { Recorder } from './fixtures/recorder.js';
 
 const TEXT = 0x1, BIN = 0x2, CONT = 0x0, CLOSE = 0x8, PING = 0x9, PONG = 0xa;
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

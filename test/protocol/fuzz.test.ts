@@ -9,7 +9,7 @@ import t from 'tap';
 import { ProtocolError } from '../../lib/errors.js';
 import { Connection } from '../../lib/protocol/connection.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
-import { frame, parseFrames, type FrameSpec } from './fixtures/frames.js';
+import { frame, parseFrames, type FrameSpec } from '../helpers/frames.js';
 import { canComplete } from './fixtures/utf8-reference.js';
 import { prng } from '../helpers/prng.js';
 

@@ -2,7 +2,8 @@
 // and written bytes out, every failure with its close code.
 import t from 'tap';
 import { Connection } from '../../lib/protocol/connection.js';
-import { CHUNKINGS, Recorder, cframe, frame, parseFrames, sframe, type FrameSpec } from './fixtures/frames.js';
+import { cframe, frame, parseFrames, sframe, type FrameSpec } from '../helpers/frames.js';
+import { CHUNKINGS, Recorder } from './fixtures/recorder.js';
 import { canComplete } from './fixtures/utf8-reference.js';
 
 const TEXT = 0x1, BIN = 0x2, CONT = 0x0, CLOSE = 0x8, PING = 0x9, PONG = 0xa;

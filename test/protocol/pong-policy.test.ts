@@ -3,7 +3,7 @@
 import t from 'tap';
 import { Connection, RECEIVE_HIGH_WATER_MARK, type ConnectionHandler } from '../../lib/protocol/connection.js';
 import type { MessageTransform } from '../../lib/protocol/extension.js';
-import { cframe, parseFrames } from './fixtures/frames.js';
+import { cframe, parseFrames } from '../helpers/frames.js';
 
 const PING = 0x9, PONG = 0xa, TEXT = 0x1;
 

@@ -4,15 +4,13 @@
 import t from 'tap';
 import * as net from 'node:net';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import WS from 'ws';
 import { WebSocketServer, connect, type WebSocket } from '../../lib/index.js';
-import { FrameDecoder, OP, closePayload, encodeFrame } from '../conformance/frames.js';
+import { FrameDecoder, OP, cframe, closePayload, sframe, type Frame } from '../helpers/frames.js';
 import { PeerDeflater, PeerInflater } from '../conformance/deflate.js';
-import { onRequestHead } from '../helpers/request-head.js';
-import { rawUpgrade } from '../helpers/raw-upgrade.js';
+import { acceptFor, onRequestHead } from '../helpers/http.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const BIG = Buffer.alloc(100_000, 'a');
 
 async function echoServer(): Promise<{ port: number; server: WebSocketServer }> {
@@ -22,9 +20,9 @@ async function echoServer(): Promise<{ port: number; server: WebSocketServer }> 
   return { port, server };
 }
 
-/** Reads frames until the peer closes TCP; returns them and whether the stream ended. */
-function collect(socket: net.Socket, decoder = new FrameDecoder()): Promise<ReturnType<FrameDecoder['push']>> {
-  const frames: ReturnType<FrameDecoder['push']> = [];
+/** Reads frames until the peer closes TCP. */
+function collect(socket: net.Socket, decoder = new FrameDecoder()): Promise<Frame[]> {
+  const frames: Frame[] = [];
   socket.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
   return new Promise((resolve) => socket.once('close', () => resolve(frames)));
 }
@@ -49,22 +47,19 @@ t.test('ws client: send(big) then close(1000) gets the echo and a clean 1000, 20
 t.test('server role: 20 compressed messages and a close in one TCP write', async (t) => {
   const { port, server } = await echoServer();
   t.teardown(() => server.close());
-  const { socket, head, rest } = await rawUpgrade(
-    port,
-    'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n',
-  );
-  t.match(head, /^HTTP\/1\.1 101 [^]*permessage-deflate/);
+  const peer = await RawPeer.upgrade(port, {
+    headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; server_no_context_takeover; client_no_context_takeover' },
+  });
+  t.match(peer.head, /^HTTP\/1\.1 101 [^]*permessage-deflate/);
   const deflater = new PeerDeflater({ noContextTakeover: true });
   const messages: Buffer[] = [];
   for (let i = 0; i < 20; i++) messages.push(Buffer.from(`message ${i} `.repeat(500 + i)));
   const frames: Buffer[] = [];
-  for (const m of messages) frames.push(encodeFrame({ opcode: OP.TEXT, rsv: 4, payload: await deflater.compress(m) }, true));
-  frames.push(encodeFrame({ opcode: OP.CLOSE, payload: closePayload(1000) }, true));
-  const decoder = new FrameDecoder();
-  const early = decoder.push(rest);
-  const done = collect(socket, decoder);
-  socket.write(Buffer.concat(frames));
-  const received = [...early, ...(await done)];
+  for (const m of messages) frames.push(cframe({ opcode: OP.TEXT, rsv: 4, payload: await deflater.compress(m) }));
+  frames.push(cframe({ opcode: OP.CLOSE, payload: closePayload(1000) }));
+  await peer.write(Buffer.concat(frames));
+  await peer.whenClosed();
+  const received = peer.frames;
   t.equal(received.length, 21, '20 echoes and a close frame, then TCP close');
   const inflater = new PeerInflater({ noContextTakeover: true });
   for (let i = 0; i < 20; i++) {
@@ -81,16 +76,16 @@ t.test('client role: 20 compressed messages and a close in one TCP write from th
   for (let i = 0; i < 20; i++) messages.push(Buffer.from(`reply ${i} `.repeat(600 + i)));
   const deflater = new PeerDeflater({ noContextTakeover: true });
   const burst: Buffer[] = [];
-  for (const m of messages) burst.push(encodeFrame({ opcode: OP.TEXT, rsv: 4, payload: await deflater.compress(m) }, false));
-  burst.push(encodeFrame({ opcode: OP.CLOSE, payload: closePayload(1000) }, false));
+  for (const m of messages) burst.push(sframe({ opcode: OP.TEXT, rsv: 4, payload: await deflater.compress(m) }));
+  burst.push(sframe({ opcode: OP.CLOSE, payload: closePayload(1000) }));
   const raw = net.createServer();
   raw.listen(0, '127.0.0.1');
   await once(raw, 'listening');
   t.teardown(() => raw.close());
-  const serverSide = new Promise<ReturnType<FrameDecoder['push']>>((resolve) => {
+  const serverSide = new Promise<Frame[]>((resolve) => {
     raw.once('connection', (socket: net.Socket) => {
       onRequestHead(socket, (_head, key) => {
-        const accept = createHash('sha1').update(key + GUID).digest('base64');
+        const accept = acceptFor(key);
         const done = collect(socket);
         socket.write(
           'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

@@ -5,8 +5,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket } from '../../lib/index.js';
 import { zlibLimiter } from '../../lib/extensions/zlib-limiter.js';
-import { FrameDecoder, OP, encodeFrame } from '../conformance/frames.js';
-import { rawUpgrade } from '../helpers/raw-upgrade.js';
+import { OP, cframe } from '../helpers/frames.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 
 const PINGS = 200_000;
 
@@ -15,11 +15,9 @@ t.test('200,000 pings behind a stalled compression: one pong owed, bounded buffe
   const accepted = once(server, 'connection') as Promise<[WebSocket]>;
   const { port } = await server.listen();
   t.teardown(() => server.close(100));
-  const { socket, rest } = await rawUpgrade(port, 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+  const peer = await RawPeer.upgrade(port, { deflate: true });
   const [ws] = await accepted;
-  const decoder = new FrameDecoder();
-  const frames = decoder.push(rest);
-  socket.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+  const frames = peer.frames;
 
   // Occupy every zlib slot of the process: our compression waits in the limiter's queue.
   const saved = zlibLimiter.concurrency;
@@ -37,9 +35,9 @@ t.test('200,000 pings behind a stalled compression: one pong owed, bounded buffe
   for (let i = 0; i < PINGS; i++) {
     const payload = Buffer.alloc(4);
     payload.writeUInt32BE(i);
-    flood.push(encodeFrame({ opcode: OP.PING, payload, mask: Buffer.from([9, 8, 7, 6]) }, true));
+    flood.push(cframe({ opcode: OP.PING, payload }));
   }
-  socket.write(Buffer.concat(flood));
+  void peer.write(Buffer.concat(flood));
   while (pings < PINGS) await new Promise((r) => setTimeout(r, 20));
   t.equal(sent, false, 'the compressed message is still waiting for zlib');
   t.ok(ws.bufferedAmount <= message.length + 125, `bufferedAmount ${ws.bufferedAmount} stays at the message plus one pong`);
@@ -55,5 +53,5 @@ t.test('200,000 pings behind a stalled compression: one pong owed, bounded buffe
   t.equal(frames[1]!.opcode, OP.PONG);
   t.equal(frames[1]!.payload.readUInt32BE(0), PINGS - 1, 'the pong answers the latest ping');
   t.ok(process.memoryUsage().heapUsed < 512 * 1024 * 1024, 'heap bounded');
-  socket.destroy();
+  peer.destroy();
 });

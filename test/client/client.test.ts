@@ -1,56 +1,30 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../lib/client.js';
-import { HandshakeError } from '../lib/errors.js';
-import { acceptKey } from '../lib/handshake/key.js';
-import { WebSocketServer } from '../lib/server.js';
-import type { WebSocket } from '../lib/websocket.js';
-import { selfSignedCert } from './handshake/helpers.js';
-import { failure as failureOf } from './helpers/failure.js';
-import { onRequestHead } from './helpers/request-head.js';
+import { connect } from '../../lib/client.js';
+import { HandshakeError } from '../../lib/errors.js';
+import { WebSocketServer } from '../../lib/server.js';
+import type { WebSocket } from '../../lib/websocket.js';
+import { failure as failureOf } from '../helpers/failure.js';
+import { OP, sframe } from '../helpers/frames.js';
+import { acceptFor, switchingProtocols } from '../helpers/http.js';
+import { scriptedServer, type Scripted } from '../helpers/raw-server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-interface Scripted {
-  port: number;
-  url: string;
-  /** Request heads received, in order. */
-  requests: string[];
-  connections: number;
-}
-
 /**
  * A raw server that reads one request head and lets `script` answer with exact
- * bytes. `script` gets the socket, the request head and its Sec-WebSocket-Key.
+ * bytes; the URL to dial has a path and a query.
  */
-async function scripted(t: Test, script: (socket: net.Socket, head: string, key: string) => void): Promise<Scripted> {
-  const state: Scripted = { port: 0, url: '', requests: [], connections: 0 };
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    state.connections++;
-    sockets.add(socket);
-    socket.on('error', () => {});
-    onRequestHead(socket, (head, key) => {
-      state.requests.push(head);
-      script(socket, head, key);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  state.port = (server.address() as net.AddressInfo).port;
-  state.url = `ws://127.0.0.1:${state.port}/path?q=1`;
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return state;
+async function scripted(t: Test, script: Parameters<typeof scriptedServer>[1]): Promise<Scripted> {
+  const server = await scriptedServer(t, script);
+  server.url = `${server.url}path?q=1`;
+  return server;
 }
 
-function switching(key: string, extra = ''): string {
-  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${extra}\r\n`;
-}
-
+const switching = switchingProtocols;
 
 t.test('writes the exact request and opens on a valid 101', async (t) => {
   const server = await scripted(t, (socket, _head, key) => socket.write(switching(key, 'Sec-WebSocket-Protocol: chat\r\n')));
@@ -94,7 +68,7 @@ t.test('keys differ between connections', async (t) => {
 
 t.test('a frame sent in the same packet as the 101 is delivered', async (t) => {
   const server = await scripted(t, (socket, _head, key) =>
-    socket.write(Buffer.concat([Buffer.from(switching(key)), Buffer.from([0x81, 0x05]), Buffer.from('hello')])),
+    socket.write(Buffer.concat([Buffer.from(switching(key)), sframe({ opcode: OP.TEXT, payload: 'hello' })])),
   );
   const ws = await connect(server.url, { keepAliveInterval: 0 });
   t.teardown(() => ws.terminate());
@@ -112,22 +86,22 @@ t.test('response checks', async (t) => {
     },
     {
       name: 'two accept headers',
-      answer: (key) => switching(key, `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`),
+      answer: (key) => switching(key, `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n`),
       code: 'ERR_WS_INVALID_ACCEPT',
     },
     {
       name: 'missing Upgrade',
-      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
       code: 'ERR_WS_INVALID_RESPONSE',
     },
     {
       name: 'Upgrade: h2c',
-      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
       code: 'ERR_WS_INVALID_RESPONSE',
     },
     {
       name: 'missing Connection',
-      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      answer: (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
       code: 'ERR_WS_INVALID_RESPONSE',
     },
     {

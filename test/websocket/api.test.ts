@@ -2,41 +2,23 @@
 // the binary/text choice, remote address/port, the client's maxPayload, CR/LF refusal,
 // keepalive in the client role and a peer that talks but never pongs.
 import { once } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { connect } from '../../lib/client.js';
-import { acceptKey } from '../../lib/handshake/key.js';
 import { WebSocketServer } from '../../lib/server.js';
 import { WebSocket } from '../../lib/websocket.js';
-import { clientFrame, closed, socketPair } from '../helpers/pair.js';
+import { cframe, OP, sframe } from '../helpers/frames.js';
+import { acceptFor } from '../helpers/http.js';
+import { closed, socketPair } from '../helpers/pair.js';
+import { scriptedServer, upgradeServer } from '../helpers/raw-server.js';
 import { SocketTransport } from '../../lib/transport/socket.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
 /** A raw server that answers one upgrade with 101 and hands the socket to `after`. */
 async function rawUpgradeServer(t: Test, after: (socket: net.Socket) => void): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    let buffered = '';
-    const onData = (c: Buffer): void => {
-      buffered += c.toString('latin1');
-      if (!buffered.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      const key = /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(buffered)![1]!;
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
-      after(socket);
-    };
-    socket.on('data', onData);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+  return (await upgradeServer(t, after)).url;
 }
 
 t.test('send(): strings, Buffers, ArrayBuffers, typed-array views (with offsets), DataView; binary overrides', async (t) => {
@@ -94,7 +76,7 @@ t.test("'open' fires in both roles", async (t) => {
 });
 
 t.test('client maxPayload: a larger message from the server fails with 1009', async (t) => {
-  const url = await rawUpgradeServer(t, (socket) => socket.write(Buffer.concat([Buffer.from([0x82, 11]), Buffer.alloc(11)])));
+  const url = await rawUpgradeServer(t, (socket) => socket.write(sframe({ opcode: OP.BINARY, payload: Buffer.alloc(11) })));
   const ws = await connect(url, { keepAliveInterval: 0, maxPayload: 10 });
   ws.on('error', () => {});
   let messages = 0;
@@ -141,7 +123,7 @@ t.test('keepalive: a peer that never pongs but keeps sending frames stays connec
   dialed.on('data', () => {});
   const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 100, keepAliveTimeout: 400 } });
   let pings = 0;
-  const frame = clientFrame(0x1, 'still here');
+  const frame = cframe({ opcode: 0x1, payload: 'still here' });
   // A client that ignores pings (its socket reads but never answers) and sends data every 20 ms.
   const talker = setInterval(() => dialed.write(frame), 20);
   let messages = 0;
@@ -165,32 +147,17 @@ t.test('keepalive: a peer that never pongs but keeps sending frames stays connec
 });
 
 t.test('client: a 101 response (and the first frame after it) delivered one byte at a time', async (t) => {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    let buffered = '';
-    socket.on('data', async (c: Buffer) => {
-      buffered += c.toString('latin1');
-      if (!buffered.endsWith('\r\n\r\n')) return;
-      const key = /\r\nSec-WebSocket-Key: ([^\r]*)\r\n/i.exec(buffered)![1]!;
-      const bytes = Buffer.concat([
-        Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: keep-alive, Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`),
-        Buffer.from([0x81, 0x02]),
-        Buffer.from('hi'),
-      ]);
-      for (let i = 0; i < bytes.length; i++) {
-        socket.write(bytes.subarray(i, i + 1));
-        await new Promise((r) => setImmediate(r));
-      }
-    });
+  const server = await scriptedServer(t, async (socket, _head, key) => {
+    const bytes = Buffer.concat([
+      Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: keep-alive, Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`),
+      sframe({ opcode: OP.TEXT, payload: 'hi' }),
+    ]);
+    for (let i = 0; i < bytes.length; i++) {
+      socket.write(bytes.subarray(i, i + 1));
+      await new Promise((r) => setImmediate(r));
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  const ws = await connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, { keepAliveInterval: 0 });
+  const ws = await connect(server.url, { keepAliveInterval: 0 });
   const [data, isBinary] = await once(ws, 'message');
   t.equal(String(data), 'hi');
   t.equal(isBinary, false);

@@ -10,7 +10,7 @@ import { connect } from '../../lib/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import { WebSocketServer } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { selfSignedCert } from '../handshake/helpers.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { failure as failureOf } from '../helpers/failure.js';
 const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib');
+const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'lib');
 
 /** Layers from the bottom up; a file's layer is its first matching prefix. */
 const LAYERS: string[][] = [

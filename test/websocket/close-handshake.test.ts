@@ -5,32 +5,13 @@ import t from 'tap';
 import type * as net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket, type WebSocketOptions } from '../../lib/websocket.js';
-import { clientFrame, closed, readUntil, socketPair } from '../helpers/pair.js';
+import { cframe, closeCodeIn, closePayload, decodeFrames, sframe } from '../helpers/frames.js';
+import { closed, socketPair } from '../helpers/pair.js';
+import { readUntil } from '../helpers/raw-peer.js';
 import { SocketTransport } from '../../lib/transport/socket.js';
-
-function serverFrame(opcode: number, payload: Buffer | string): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  if (data.length > 125) throw new Error('short frames only');
-  return Buffer.concat([Buffer.from([0x80 | opcode, data.length]), data]);
-}
-
-function closeBody(code: number, reason = ''): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(code);
-  return Buffer.concat([b, Buffer.from(reason)]);
-}
 
 function make(role: 'server' | 'client', socket: net.Socket, options: WebSocketOptions = {}): WebSocket {
   return new WebSocket({ role, transport: new SocketTransport(socket), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, ...options } });
-}
-
-/** Unmasks the payload of the one (masked) client frame at the start of `bytes`. */
-function unmaskFirst(bytes: Buffer): { b0: number; payload: Buffer } {
-  const len = bytes[1]! & 0x7f;
-  const key = bytes.subarray(2, 6);
-  const payload = Buffer.from(bytes.subarray(6, 6 + len));
-  for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
-  return { b0: bytes[0]!, payload };
 }
 
 function tcpClosed(socket: net.Socket): Promise<void> {
@@ -53,11 +34,11 @@ t.test('half-close, server role: after its close the server still delivers messa
   t.equal(server.readyState, WebSocket.CLOSING);
   t.equal(server.send('late'), false, 'no data frames after our close');
   // The client was still sending when the close crossed: its messages must not be lost.
-  dialed.write(Buffer.concat([clientFrame(0x1, 'in flight 1'), clientFrame(0x2, 'in flight 2')]));
+  dialed.write(Buffer.concat([cframe({ opcode: 0x1, payload: 'in flight 1' }), cframe({ opcode: 0x2, payload: 'in flight 2' })]));
   while (messages.length < 2) await once(server, 'message');
   t.same(messages, ['in flight 1', 'in flight 2']);
   t.equal(server.readyState, WebSocket.CLOSING, 'still closing: the peer has not answered yet');
-  dialed.write(clientFrame(0x8, closeBody(4000)));
+  dialed.write(cframe({ opcode: 0x8, payload: closePayload(4000) }));
   t.same(await done, { code: 4000, reason: '', wasClean: true });
   await tcpClosed(dialed);
   t.equal(messages.length, 2);
@@ -73,14 +54,14 @@ t.test('half-close, client role: after its close the client still delivers messa
   await new Promise((r) => setImmediate(r));
   const ourClose = readUntil(accepted, (b) => b.length >= 10);
   client.close(1000, 'ok');
-  const frame = unmaskFirst(await ourClose);
-  t.equal(frame.b0, 0x88);
-  t.same(frame.payload, closeBody(1000, 'ok'), 'the (masked) client close went out');
-  accepted.write(Buffer.concat([serverFrame(0x1, 'late 1'), serverFrame(0x1, 'late 2')]));
+  const frame = decodeFrames(await ourClose).frames[0]!;
+  t.same([frame.fin, frame.rsv, frame.opcode], [true, 0, 0x8]);
+  t.same(frame.payload, closePayload(1000, 'ok'), 'the (masked) client close went out');
+  accepted.write(Buffer.concat([sframe({ opcode: 0x1, payload: 'late 1' }), sframe({ opcode: 0x1, payload: 'late 2' })]));
   while (messages.length < 2) await once(client, 'message');
   t.same(messages, ['late 1', 'late 2']);
   t.equal(client.readyState, WebSocket.CLOSING);
-  accepted.write(serverFrame(0x8, closeBody(1000, 'srv')));
+  accepted.write(sframe({ opcode: 0x8, payload: closePayload(1000, 'srv') }));
   accepted.end();
   t.same(await done, { code: 1000, reason: 'srv', wasClean: true });
 });
@@ -93,10 +74,10 @@ t.test('client role: the peer close is echoed with its code, and the client clos
   const done = closed(client);
   await new Promise((r) => setImmediate(r));
   const echo = readUntil(accepted, (b) => b.length >= 8);
-  accepted.write(serverFrame(0x8, closeBody(4321, 'bye')));
-  const frame = unmaskFirst(await echo);
-  t.equal(frame.b0, 0x88);
-  t.same(frame.payload, closeBody(4321), 'echo carries the peer code, masked');
+  accepted.write(sframe({ opcode: 0x8, payload: closePayload(4321, 'bye') }));
+  const frame = decodeFrames(await echo).frames[0]!;
+  t.same([frame.fin, frame.rsv, frame.opcode], [true, 0, 0x8]);
+  t.same(frame.payload, closePayload(4321), 'echo carries the peer code, masked');
   // The server never closes TCP (nor sends FIN): the client must.
   await tcpClosed(accepted);
   t.same(await done, { code: 4321, reason: 'bye', wasClean: true });
@@ -114,7 +95,7 @@ t.test('client role: after the closing handshake the client leaves the TCP close
     if (!weEnded) clientFinBeforeOurs = true;
   });
   const echo = readUntil(accepted, (b) => b.length >= 6);
-  accepted.write(serverFrame(0x8, closeBody(1000)));
+  accepted.write(sframe({ opcode: 0x8, payload: closePayload(1000) }));
   await echo;
   // Give a client that wrongly closes at once every chance to do so before the server does.
   await new Promise((r) => setTimeout(r, 100));
@@ -134,7 +115,7 @@ t.test('client role, client-initiated: server echoes but keeps TCP open, the cli
   const ourClose = readUntil(accepted, (b) => b.length >= 8);
   client.close(1000);
   await ourClose;
-  accepted.write(serverFrame(0x8, closeBody(1000)));
+  accepted.write(sframe({ opcode: 0x8, payload: closePayload(1000) }));
   await tcpClosed(accepted);
   t.same(await done, { code: 1000, reason: '', wasClean: true });
 });
@@ -162,7 +143,7 @@ t.test('server role: a client that answers the close but never closes TCP is dro
   await new Promise((r) => setImmediate(r));
   server.close(1000);
   await readUntil(dialed, (b) => b.length >= 4);
-  dialed.write(clientFrame(0x8, closeBody(1000)));
+  dialed.write(cframe({ opcode: 0x8, payload: closePayload(1000) }));
   // Handshake complete, so the close is clean even though the destroy was forced.
   t.same(await done, { code: 1000, reason: '', wasClean: true });
   t.ok(accepted.destroyed);
@@ -180,9 +161,9 @@ t.test('the user sees the failure code, the reason and wasClean=false when the p
     const done = closed(ws);
     await new Promise((r) => setImmediate(r));
     // A masking violation: unmasked from a client, masked from a server.
-    raw.write(role === 'server' ? serverFrame(0x1, 'unmasked') : clientFrame(0x1, 'masked'));
+    raw.write(role === 'server' ? sframe({ opcode: 0x1, payload: 'unmasked' }) : cframe({ opcode: 0x1, payload: 'masked' }));
     const bytes = await readUntil(raw, () => false);
-    const code = role === 'server' ? bytes.readUInt16BE(2) : unmaskFirst(bytes).payload.readUInt16BE(0);
+    const code = closeCodeIn(bytes);
     t.equal(code, 1002, `${role}: close frame with 1002 on the wire`);
     const c = await done;
     t.equal(c.code, 1002, `${role}: close event code`);

@@ -9,7 +9,8 @@ import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../../lib/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
-import { openRaw, upgradeRequest } from '../handshake/helpers.js';
+import { upgradeRequest } from '../helpers/http.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 import { failure as failureOf } from '../helpers/failure.js';
 const failure = (p: Promise<unknown>): Promise<HandshakeError> => failureOf<HandshakeError>(p);
 
@@ -134,9 +135,9 @@ t.test('--keepalive <seconds>: pings every interval; a silent peer is dropped', 
   ws.terminate();
   // A raw peer that completes the handshake and then never sends a byte (no pong).
   const port = Number(new URL(url).port);
-  const peer = await openRaw(port);
+  const peer = await RawPeer.connect(port);
   await peer.write(upgradeRequest());
-  await peer.head();
+  await peer.readHead();
   const received = await peer.whenClosed();
   t.ok(peer.closed, 'the server dropped the silent peer');
   t.ok(received.includes(Buffer.from([0x89, 0x00])), 'after pinging it');

@@ -1,10 +1,12 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WebSocket } from '../lib/websocket.js';
-import { ConnectionClosedError, InvalidArgumentError, InvalidStateError } from '../lib/errors.js';
-import { clientFrame, closed, readUntil, socketPair, wsPair } from './helpers/pair.js';
-import { SocketTransport } from '../lib/transport/socket.js';
+import { WebSocket } from '../../lib/websocket.js';
+import { ConnectionClosedError, InvalidArgumentError, InvalidStateError } from '../../lib/errors.js';
+import { cframe } from '../helpers/frames.js';
+import { closed, socketPair, wsPair } from '../helpers/pair.js';
+import { readUntil } from '../helpers/raw-peer.js';
+import { SocketTransport } from '../../lib/transport/socket.js';
 
 t.test('messages flow both ways with their type', async (t) => {
   const { server, client } = await wsPair();
@@ -109,7 +111,7 @@ t.test('a peer that never answers our close is dropped after closeTimeout', asyn
 t.test('the server closes TCP first after the closing handshake', async (t) => {
   const { accepted, dialed } = await socketPair();
   const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
-  dialed.write(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
+  dialed.write(cframe({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
   const bytes = await readUntil(dialed, () => false);
   t.same(bytes, Buffer.from([0x88, 0x02, 0x03, 0xe8]), 'the echo close, then FIN from the server');
   t.same(await closed(server), { code: 1000, reason: '', wasClean: true });
@@ -117,7 +119,7 @@ t.test('the server closes TCP first after the closing handshake', async (t) => {
 
 t.test('bytes pipelined after the handshake head are delivered', async (t) => {
   const { accepted, dialed } = await socketPair();
-  const head = clientFrame(0x1, 'early');
+  const head = cframe({ opcode: 0x1, payload: 'early' });
   const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head, protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
   const [data] = await once(server, 'message');
   t.same(data, Buffer.from('early'));
@@ -226,7 +228,7 @@ t.test('ping flood from a peer that never reads: pongs are coalesced, memory bou
   dialed.pause();
   const N = 100_000; // 13 MB: more than loopback kernel buffers hold, so the socket really backs up
   const frames: Buffer[] = [];
-  for (let i = 0; i < N; i++) frames.push(clientFrame(0x9, Buffer.alloc(125, i & 0xff).fill(String(i).padStart(8, '0'), 0, 8)));
+  for (let i = 0; i < N; i++) frames.push(cframe({ opcode: 0x9, payload: Buffer.alloc(125, i & 0xff).fill(String(i).padStart(8, '0'), 0, 8) }));
   const flood = Buffer.concat(frames);
   dialed.write(flood);
   let pingsSeen = 0;
@@ -287,7 +289,7 @@ t.test('async iterator backpressure: a stalled consumer stops the socket being r
 });
 
 t.test('bad options are refused up front, not at the first connection', async (t) => {
-  const { WebSocketServer, connect } = await import('../lib/index.js');
+  const { WebSocketServer, connect } = await import('../../lib/index.js');
   t.throws(() => new WebSocketServer({ keepAliveInterval: -1 }), InvalidArgumentError);
   t.throws(() => new WebSocketServer({ maxPayload: Number.NaN }), InvalidArgumentError);
   t.throws(() => new WebSocketServer({ sendQueueLimitPolicy: 'drop' as 'close' }), InvalidArgumentError);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer as WsServer, WebSocket as WsClient } from 'ws';
-import { WebSocketServer, connect, type WebSocket, type PerMessageDeflateOptions } from '../lib/index.js';
+import { WebSocketServer, connect, type WebSocket, type PerMessageDeflateOptions } from '../../lib/index.js';
 
 async function echoServer(perMessageDeflate: boolean | PerMessageDeflateOptions): Promise<{ server: WebSocketServer; url: string }> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate, protocols: ['chat'], keepAliveInterval: 0 });

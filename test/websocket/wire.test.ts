@@ -4,65 +4,16 @@
 import t from 'tap';
 import type * as net from 'node:net';
 import { WebSocket } from '../../lib/websocket.js';
+import type { Frame } from '../helpers/frames.js';
 import { socketPair } from '../helpers/pair.js';
+import { readFrames } from '../helpers/raw-peer.js';
 import { SocketTransport } from '../../lib/transport/socket.js';
 
-interface WireFrame {
-  b0: number;
-  masked: boolean;
-  key: Buffer | null;
-  payload: Buffer;
-}
-
-/** Splits bytes into whole frames, keeping each mask key (independent of lib/protocol). */
-function parseFrames(bytes: Buffer): { frames: WireFrame[]; rest: Buffer } {
-  const frames: WireFrame[] = [];
-  let pos = 0;
-  for (;;) {
-    if (bytes.length - pos < 2) break;
-    const masked = (bytes[pos + 1]! & 0x80) !== 0;
-    let len = bytes[pos + 1]! & 0x7f;
-    let at = pos + 2;
-    if (len === 126) {
-      if (bytes.length < at + 2) break;
-      len = bytes.readUInt16BE(at);
-      at += 2;
-    } else if (len === 127) {
-      if (bytes.length < at + 8) break;
-      len = Number(bytes.readBigUInt64BE(at));
-      at += 8;
-    }
-    const keyEnd = at + (masked ? 4 : 0);
-    if (bytes.length < keyEnd + len) break;
-    const key = masked ? Buffer.from(bytes.subarray(at, keyEnd)) : null;
-    const payload = Buffer.from(bytes.subarray(keyEnd, keyEnd + len));
-    if (key) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-    frames.push({ b0: bytes[pos]!, masked, key, payload });
-    pos = keyEnd + len;
-  }
-  return { frames, rest: bytes.subarray(pos) };
-}
+/** The first header byte of a decoded frame (FIN, RSV, opcode), as the assertions below spell frames. */
+const b0 = (f: Frame): number => (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode;
 
 /** Collects frames from a raw socket until one with `opcode` arrives (or the socket closes). */
-function collectUntilOpcode(socket: net.Socket, opcode: number): Promise<WireFrame[]> {
-  return new Promise((resolve) => {
-    let pending = Buffer.alloc(0);
-    const all: WireFrame[] = [];
-    const finish = (): void => {
-      socket.off('data', onData);
-      socket.off('close', finish);
-      resolve(all);
-    };
-    const onData = (chunk: Buffer): void => {
-      const { frames, rest } = parseFrames(Buffer.concat([pending, chunk]));
-      pending = Buffer.from(rest);
-      all.push(...frames);
-      if (frames.some((f) => (f.b0 & 0x0f) === opcode)) finish();
-    };
-    socket.on('data', onData);
-    socket.on('close', finish);
-  });
-}
+const collectUntilOpcode = (socket: net.Socket, opcode: number): Promise<Frame[]> => readFrames(socket, (f) => f.opcode === opcode);
 
 t.test('client role over TCP: every frame masked, a fresh key each time, payloads intact, caller buffers untouched', async (t) => {
   const { accepted, dialed, close } = await socketPair();
@@ -90,7 +41,7 @@ t.test('client role over TCP: every frame masked, a fresh key each time, payload
     if (!frames[i]!.payload.equals(copies[i]!)) t.fail(`payload ${i} (${sizes[i]} B) differs after unmasking`);
   }
   t.ok(sent.every((b, i) => b.equals(copies[i]!)), 'the caller buffers were not masked in place');
-  const tail = frames.slice(sent.length).map((f) => [f.b0, f.payload.toString('latin1')]);
+  const tail = frames.slice(sent.length).map((f) => [b0(f), f.payload.toString('latin1')]);
   t.same(tail, [
     [0x81, 'text message'],
     [0x01, 'stream-'],
@@ -110,7 +61,7 @@ t.test('server role over TCP: frames are not masked', async (t) => {
   server.send('x');
   server.close(1000);
   const frames = await wire;
-  t.same(frames.map((f) => [f.b0, f.masked, f.payload.length]), [[0x82, false, 70_000], [0x81, false, 1], [0x88, false, 2]]);
+  t.same(frames.map((f) => [b0(f), f.masked, f.payload.length]), [[0x82, false, 70_000], [0x81, false, 1], [0x88, false, 2]]);
 });
 
 t.test('a large server payload goes to the socket uncopied, header and payload in one gather write', async (t) => {

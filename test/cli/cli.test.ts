@@ -2,9 +2,9 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { connect, WebSocketServer, type WebSocket } from '../lib/index.js';
+import { connect, WebSocketServer, type WebSocket } from '../../lib/index.js';
 
-const CLI = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../lib/cli.js', import.meta.url));
 
 /** Resolves with the first stdout line matching `re`. */
 function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpMatchArray> {

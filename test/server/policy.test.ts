@@ -8,7 +8,9 @@ import t from 'tap';
 import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server.js';
 import { UpgradeRejection } from '../../lib/errors.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { exchange, maskedTextFrame, openRaw, parseResponse, upgradeRequest, type RawPeer } from '../handshake/helpers.js';
+import { cframe, closePayload, OP } from '../helpers/frames.js';
+import { parseResponse, upgradeRequest } from '../helpers/http.js';
+import { RawPeer, exchange } from '../helpers/raw-peer.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -33,9 +35,9 @@ async function serve(t: Test, mode: 'standalone' | 'attached', options: ServerOp
 
 /** Status line of the answer to an upgrade with these extra headers (the connection, if any, is dropped). */
 async function statusFor(port: number, headers: Record<string, string | null>): Promise<string> {
-  const peer = await openRaw(port);
+  const peer = await RawPeer.connect(port);
   await peer.write(upgradeRequest({ path: '/p?q=1', headers }));
-  const head = await peer.head();
+  const head = await peer.readHead();
   peer.socket.destroy();
   return head.split('\r\n')[0]!;
 }
@@ -80,9 +82,9 @@ for (const mode of ['standalone', 'attached'] as const) {
       },
     });
     const connection = once(wss, 'connection');
-    const peer = await openRaw(port);
+    const peer = await RawPeer.connect(port);
     await peer.write(upgradeRequest({ path: '/room/7?t=1', headers: { Cookie: 'theme=dark; session=good', 'X-User': 'ann' } }));
-    t.match(await peer.head(), /^HTTP\/1\.1 101 /);
+    t.match(await peer.readHead(), /^HTTP\/1\.1 101 /);
     const [, req, data] = (await connection) as [WebSocket, UpgradeRequest, unknown];
     t.same(data, { user: 'ann' });
     t.equal(req, seen[0], "'connection' gets the request authorize saw");
@@ -104,9 +106,9 @@ for (const mode of ['standalone', 'attached'] as const) {
         throw new UpgradeRejection(401, 'log in first', { 'WWW-Authenticate': 'Bearer' });
       },
     });
-    const peer = await openRaw(port);
+    const peer = await RawPeer.connect(port);
     await peer.write(upgradeRequest({ path: '/p', headers: {} }));
-    const head = await peer.head();
+    const head = await peer.readHead();
     peer.socket.destroy();
     t.equal(head.split('\r\n')[0], 'HTTP/1.1 401 Unauthorized');
     t.match(head, /\r\nWWW-Authenticate: Bearer\r\n/i);
@@ -130,15 +132,15 @@ for (const mode of ['standalone', 'attached'] as const) {
         }),
       ),
     );
-    const peer = await openRaw(port);
+    const peer = await RawPeer.connect(port);
     await peer.write(upgradeRequest());
     await new Promise((r) => setTimeout(r, 20));
     // The client does not wait for the 101 (it pipelines): these bytes arrive during authorize.
-    await peer.write(maskedTextFrame('early one'));
-    await peer.write(maskedTextFrame('early two'));
+    await peer.write(cframe({ opcode: OP.TEXT, payload: 'early one' }));
+    await peer.write(cframe({ opcode: OP.TEXT, payload: 'early two' }));
     await new Promise((r) => setTimeout(r, 20));
     release();
-    t.match(await peer.head(), /^HTTP\/1\.1 101 /);
+    t.match(await peer.readHead(), /^HTTP\/1\.1 101 /);
     await got;
     t.same(messages, ['early one', 'early two']);
     peer.socket.destroy();
@@ -154,9 +156,9 @@ t.test('the subprotocol callback gets the offers in client order and the request
     },
   });
   const connection = once(wss, 'connection');
-  const peer = await openRaw(port);
+  const peer = await RawPeer.connect(port);
   await peer.write(upgradeRequest({ headers: { 'Sec-WebSocket-Protocol': 'v1.chat, v2.chat', 'X-App': 'demo' } }));
-  const head = parseResponse(Buffer.from(await peer.head(), 'latin1'));
+  const head = parseResponse(Buffer.from(await peer.readHead(), 'latin1'));
   t.equal(head.headers['sec-websocket-protocol'], 'v2.chat');
   t.equal(((await connection)[0] as WebSocket).protocol, 'v2.chat');
   t.same(calls, [[['v1.chat', 'v2.chat'], 'demo']]);
@@ -167,9 +169,9 @@ t.test('the subprotocol callback gets the offers in client order and the request
 });
 
 async function statusHead(port: number, protocols: string): Promise<string> {
-  const peer = await openRaw(port);
+  const peer = await RawPeer.connect(port);
   await peer.write(upgradeRequest({ headers: { 'Sec-WebSocket-Protocol': protocols } }));
-  const head = await peer.head();
+  const head = await peer.readHead();
   peer.socket.destroy();
   return head;
 }
@@ -181,23 +183,22 @@ t.test('close(): 1001 to every client, clean for those that answer, the silent o
   const sockets: WebSocket[] = [];
   for (let i = 0; i < 3; i++) {
     const connection = once(wss, 'connection');
-    const peer = await openRaw(port);
+    const peer = await RawPeer.connect(port);
     await peer.write(upgradeRequest());
-    await peer.head();
+    await peer.readHead();
     peers.push(peer);
     sockets.push(((await connection) as [WebSocket])[0]);
   }
   t.equal(wss.clients.size, 3);
   const closes = sockets.map((ws) => once(ws, 'close'));
-  const headLength = (await peers[0]!.head()).length;
   const closing = wss.close(300);
   for (const [i, peer] of peers.entries()) {
-    const got = await peer.until((b) => b.length >= headLength + 4);
-    t.same([...got.subarray(headLength, headLength + 4)], [0x88, got[headLength + 1], 0x03, 0xe9], `client ${i} got a close frame with 1001`);
+    const got = await peer.until((b) => b.length >= 4);
+    t.same([...got.subarray(0, 4)], [0x88, got[1], 0x03, 0xe9], `client ${i} got a close frame with 1001`);
   }
   // Two answer the close; the third stays silent.
-  await peers[0]!.write(Buffer.from([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe9 ^ 2]));
-  await peers[1]!.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe9]));
+  await peers[0]!.write(cframe({ opcode: OP.CLOSE, payload: closePayload(1001), mask: Buffer.from([1, 2, 3, 4]) }));
+  await peers[1]!.write(cframe({ opcode: OP.CLOSE, payload: closePayload(1001), mask: Buffer.alloc(4) }));
   await closing;
   const results = await Promise.all(closes);
   t.same(results.map(([code, , wasClean]) => [code, wasClean]), [[1001, true], [1001, true], [1006, false]]);

@@ -1,9 +1,9 @@
 // Keepalive and idle deadlines on a manual clock: exact times, no waiting.
 import t from 'tap';
 import { once } from 'node:events';
-import { Liveness, tickPeriod } from '../lib/timers.js';
-import { ManualClock } from './helpers/manual-clock.js';
-import { pipePair } from './helpers/pipe-pair.js';
+import { Liveness, tickPeriod } from '../../lib/timers.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { pipePair } from '../helpers/pipe-pair.js';
 
 function owner() {
   const calls: string[] = [];
