@@ -24,17 +24,24 @@ export interface PairOptions {
   clientTransform?: MessageTransform | null;
 }
 
+/** A WebSocket over an already connected socket, as if its upgrade had just completed (keepalive off unless `options` says). */
+export function wsOver(
+  role: 'server' | 'client',
+  socket: net.Socket,
+  options: WebSocketOptions = {},
+  head: Buffer = Buffer.alloc(0),
+  transform: MessageTransform | null = null,
+): WebSocket {
+  return new WebSocket({
+    role, transport: new SocketTransport(socket), head, protocol: '', extensions: '', transform, options: { keepAliveInterval: 0, ...options },
+  });
+}
+
 /** A server-role and a client-role WebSocket joined by a real TCP connection (no HTTP handshake). */
 export async function wsPair(opts: PairOptions = {}): Promise<{ server: WebSocket; client: WebSocket }> {
   const { accepted, dialed } = await socketPair();
-  const server = new WebSocket({
-    role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '',
-    transform: opts.serverTransform ?? null, options: { keepAliveInterval: 0, ...opts.server },
-  });
-  const client = new WebSocket({
-    role: 'client', transport: new SocketTransport(dialed), head: Buffer.alloc(0), protocol: '', extensions: '',
-    transform: opts.clientTransform ?? null, options: { keepAliveInterval: 0, ...opts.client },
-  });
+  const server = wsOver('server', accepted, opts.server, undefined, opts.serverTransform ?? null);
+  const client = wsOver('client', dialed, opts.client, undefined, opts.clientTransform ?? null);
   return { server, client };
 }
 

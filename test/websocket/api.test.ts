@@ -10,9 +10,8 @@ import { WebSocketServer } from '../../lib/server.js';
 import { WebSocket } from '../../lib/websocket.js';
 import { cframe, OP, sframe } from '../helpers/frames.js';
 import { acceptFor } from '../helpers/http.js';
-import { closed, socketPair } from '../helpers/pair.js';
+import { closed, socketPair, wsOver } from '../helpers/pair.js';
 import { scriptedServer, upgradeServer } from '../helpers/raw-server.js';
-import { SocketTransport } from '../../lib/transport/socket.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -121,7 +120,7 @@ t.test('keepalive: a peer that never pongs but keeps sending frames stays connec
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
   dialed.on('data', () => {});
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 100, keepAliveTimeout: 400 } });
+  const server = wsOver('server', accepted, { keepAliveInterval: 100, keepAliveTimeout: 400 });
   let pings = 0;
   const frame = cframe({ opcode: 0x1, payload: 'still here' });
   // A client that ignores pings (its socket reads but never answers) and sends data every 20 ms.

@@ -4,8 +4,7 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from '../../lib/websocket.js';
-import { socketPair } from '../helpers/pair.js';
-import { SocketTransport } from '../../lib/transport/socket.js';
+import { socketPair, wsOver } from '../helpers/pair.js';
 
 for (const role of ['server', 'client'] as const) {
   for (const mark of [100, 4096, 64 * 1024]) {
@@ -15,7 +14,7 @@ for (const role of ['server', 'client'] as const) {
       const ours = role === 'server' ? accepted : dialed;
       const peer = role === 'server' ? dialed : accepted;
       peer.on('data', () => {});
-      const ws = new WebSocket({ role, transport: new SocketTransport(ours), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, sendHighWaterMark: mark } });
+      const ws = wsOver(role, ours, { sendHighWaterMark: mark });
       await new Promise((r) => setImmediate(r));
       let drains = 0;
       ws.on('drain', () => drains++);

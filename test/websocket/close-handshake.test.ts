@@ -6,12 +6,11 @@ import type * as net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket, type WebSocketOptions } from '../../lib/websocket.js';
 import { cframe, closeCodeIn, closePayload, decodeFrames, sframe } from '../helpers/frames.js';
-import { closed, socketPair } from '../helpers/pair.js';
+import { closed, socketPair, wsOver } from '../helpers/pair.js';
 import { readUntil } from '../helpers/raw-peer.js';
-import { SocketTransport } from '../../lib/transport/socket.js';
 
 function make(role: 'server' | 'client', socket: net.Socket, options: WebSocketOptions = {}): WebSocket {
-  return new WebSocket({ role, transport: new SocketTransport(socket), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, ...options } });
+  return wsOver(role, socket, options);
 }
 
 function tcpClosed(socket: net.Socket): Promise<void> {

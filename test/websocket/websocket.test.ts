@@ -4,9 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from '../../lib/websocket.js';
 import { ConnectionClosedError, InvalidArgumentError, InvalidStateError } from '../../lib/errors.js';
 import { cframe } from '../helpers/frames.js';
-import { closed, socketPair, wsPair } from '../helpers/pair.js';
+import { closed, socketPair, wsPair, wsOver } from '../helpers/pair.js';
 import { readUntil } from '../helpers/raw-peer.js';
-import { SocketTransport } from '../../lib/transport/socket.js';
 
 t.test('messages flow both ways with their type', async (t) => {
   const { server, client } = await wsPair();
@@ -99,7 +98,7 @@ t.test('terminate drops the connection: 1006 on both sides, not clean', async (t
 
 t.test('a peer that never answers our close is dropped after closeTimeout', async (t) => {
   const { accepted, dialed } = await socketPair();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, closeTimeout: 150 } });
+  const server = wsOver('server', accepted, { closeTimeout: 150 });
   const got = readUntil(dialed, (b) => b.length >= 4);
   server.close(1000, 'x');
   t.same(await got, Buffer.from([0x88, 0x03, 0x03, 0xe8, 0x78]).subarray(0, (await got).length), 'our close frame reached the wire');
@@ -110,7 +109,7 @@ t.test('a peer that never answers our close is dropped after closeTimeout', asyn
 
 t.test('the server closes TCP first after the closing handshake', async (t) => {
   const { accepted, dialed } = await socketPair();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = wsOver('server', accepted);
   dialed.write(cframe({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
   const bytes = await readUntil(dialed, () => false);
   t.same(bytes, Buffer.from([0x88, 0x02, 0x03, 0xe8]), 'the echo close, then FIN from the server');
@@ -120,7 +119,7 @@ t.test('the server closes TCP first after the closing handshake', async (t) => {
 t.test('bytes pipelined after the handshake head are delivered', async (t) => {
   const { accepted, dialed } = await socketPair();
   const head = cframe({ opcode: 0x1, payload: 'early' });
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head, protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = wsOver('server', accepted, {}, head);
   const [data] = await once(server, 'message');
   t.same(data, Buffer.from('early'));
   server.terminate();
@@ -129,7 +128,7 @@ t.test('bytes pipelined after the handshake head are delivered', async (t) => {
 
 t.test('keepalive: a silent peer is terminated and reported as 1006', async (t) => {
   const { accepted, dialed } = await socketPair();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 40, keepAliveTimeout: 80 } });
+  const server = wsOver('server', accepted, { keepAliveInterval: 40, keepAliveTimeout: 80 });
   const pings = readUntil(dialed, (b) => b.length >= 2);
   t.same((await pings).subarray(0, 2), Buffer.from([0x89, 0x00]), 'an empty ping went out');
   const c = await closed(server);
@@ -176,7 +175,7 @@ t.test('send backpressure: false above the high-water mark, then drain', async (
 t.test('send queue limit: a peer that never reads is closed with 1008', async (t) => {
   const { accepted, dialed } = await socketPair();
   dialed.pause();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, maxSendQueue: 8 * 1024 * 1024, closeTimeout: 200 } });
+  const server = wsOver('server', accepted, { maxSendQueue: 8 * 1024 * 1024, closeTimeout: 200 });
   const errors: Error[] = [];
   server.on('error', (e) => errors.push(e));
   const big = Buffer.alloc(1024 * 1024);
@@ -201,7 +200,7 @@ t.test('send queue limit: a peer that never reads is closed with 1008', async (t
 t.test('send queue limit with the terminate policy drops at once', async (t) => {
   const { accepted, dialed } = await socketPair();
   dialed.pause();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0, maxSendQueue: 4 * 1024 * 1024, sendQueueLimitPolicy: 'terminate', closeTimeout: 60_000 } });
+  const server = wsOver('server', accepted, { maxSendQueue: 4 * 1024 * 1024, sendQueueLimitPolicy: 'terminate', closeTimeout: 60_000 });
   const big = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < 64 && server.readyState === WebSocket.OPEN; i++) server.send(big);
   const c = await closed(server);
@@ -224,7 +223,7 @@ t.test('ping payloads are echoed in pongs; control payloads over 125 bytes are r
 
 t.test('ping flood from a peer that never reads: pongs are coalesced, memory bounded', async (t) => {
   const { accepted, dialed } = await socketPair();
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = wsOver('server', accepted);
   dialed.pause();
   const N = 100_000; // 13 MB: more than loopback kernel buffers hold, so the socket really backs up
   const frames: Buffer[] = [];

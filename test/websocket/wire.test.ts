@@ -5,9 +5,8 @@ import t from 'tap';
 import type * as net from 'node:net';
 import { WebSocket } from '../../lib/websocket.js';
 import type { Frame } from '../helpers/frames.js';
-import { socketPair } from '../helpers/pair.js';
+import { socketPair, wsOver } from '../helpers/pair.js';
 import { readFrames } from '../helpers/raw-peer.js';
-import { SocketTransport } from '../../lib/transport/socket.js';
 
 /** The first header byte of a decoded frame (FIN, RSV, opcode), as the assertions below spell frames. */
 const b0 = (f: Frame): number => (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode;
@@ -18,7 +17,7 @@ const collectUntilOpcode = (socket: net.Socket, opcode: number): Promise<Frame[]
 t.test('client role over TCP: every frame masked, a fresh key each time, payloads intact, caller buffers untouched', async (t) => {
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
-  const client = new WebSocket({ role: 'client', transport: new SocketTransport(dialed), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const client = wsOver('client', dialed);
   const wire = collectUntilOpcode(accepted, 0x8);
   const sizes = [0, 1, 125, 126, 65535, 65536, 200_000];
   for (let i = 0; i < 40; i++) sizes.push(i);
@@ -55,7 +54,7 @@ t.test('client role over TCP: every frame masked, a fresh key each time, payload
 t.test('server role over TCP: frames are not masked', async (t) => {
   const { accepted, dialed, close } = await socketPair();
   t.teardown(close);
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = wsOver('server', accepted);
   const wire = collectUntilOpcode(dialed, 0x8);
   server.send(Buffer.alloc(70_000, 5));
   server.send('x');
@@ -81,7 +80,7 @@ t.test('a large server payload goes to the socket uncopied, header and payload i
     writevs.push(chunks.map((c) => c.chunk));
     return origWritev!.call(this, chunks, cb);
   };
-  const server = new WebSocket({ role: 'server', transport: new SocketTransport(accepted), head: Buffer.alloc(0), protocol: '', extensions: '', transform: null, options: { keepAliveInterval: 0 } });
+  const server = wsOver('server', accepted);
   await new Promise((r) => setImmediate(r));
   const payload = Buffer.alloc(256 * 1024, 0xab);
   writes.length = 0;
