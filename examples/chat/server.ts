@@ -1,0 +1,133 @@
+// A browser chat: one node:http server serves the page and, on the same port, the
+// WebSocket endpoint /ws; every message a client sends is broadcast to every client.
+//
+//   npm run example:chat                      # builds, then listens on http://127.0.0.1:8080/
+//   npm run example:chat -- --port 0          # any free port (the URL is printed)
+//
+// Open the printed URL in two browser tabs and type in one of them.
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+// In your own project this import is `from 'rfcws'`; the examples import the sources
+// of this checkout so that they run without installing the package.
+import { WebSocketServer, type WebSocket } from '../../lib/index.js';
+
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } },
+  strict: true,
+});
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port takes a port number 0-65535 (got "${values.port}")`);
+  process.exit(2);
+}
+
+// The page uses the browser's own WebSocket. Messages are put in with textContent,
+// never innerHTML: they come from other users. data-state says whether the socket is
+// open (the test waits for it; a user sees it in the status line).
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>rfcws chat</title>
+<style>
+  body { font: 16px system-ui, sans-serif; max-width: 40em; margin: 2em auto; }
+  #log { list-style: none; padding: 0; min-height: 10em; border: 1px solid #ccc; }
+  #log li { padding: .2em .5em; }
+  #status { color: #666; }
+</style>
+</head>
+<body data-state="connecting">
+<h1>rfcws chat</h1>
+<p id="status">connecting…</p>
+<ul id="log"></ul>
+<form id="form">
+  <input id="text" autocomplete="off" maxlength="1000" placeholder="Say something" autofocus>
+  <button>Send</button>
+</form>
+<script>
+  const log = document.getElementById('log');
+  const status = document.getElementById('status');
+  const text = document.getElementById('text');
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  function setState(state, line) {
+    document.body.dataset.state = state;
+    status.textContent = line;
+  }
+  ws.onopen = () => setState('open', 'connected');
+  ws.onclose = (e) => setState('closed', 'disconnected (' + e.code + (e.reason ? ' ' + e.reason : '') + ')');
+  ws.onmessage = (e) => {
+    const li = document.createElement('li');
+    li.textContent = e.data;
+    log.append(li);
+  };
+  document.getElementById('form').onsubmit = (e) => {
+    e.preventDefault();
+    if (text.value !== '' && ws.readyState === WebSocket.OPEN) ws.send(text.value);
+    text.value = '';
+  };
+</script>
+</body>
+</html>
+`;
+
+const http = createServer((req, res) => {
+  if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(PAGE);
+  } else if (req.url === '/ws') {
+    // Upgrade requests never get here (they go to the 'upgrade' event); a plain GET does.
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('This is the WebSocket endpoint; the page is at /\n');
+  } else {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+  }
+});
+http.listen(port, values.host);
+await once(http, 'listening');
+const address = http.address();
+if (address === null || typeof address === 'string') throw new Error('the HTTP server has no TCP address');
+const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+const pageOrigin = `http://${hostPart}:${address.port}`;
+
+// Any site a user visits could open a WebSocket to this server from the user's
+// browser; only the page served here may. The origin is the one printed below, so
+// open exactly that URL: the same server reached under another name (localhost, a
+// LAN address) is another origin and gets 403. A fixed list rather than "whatever
+// the Host header says" also keeps out DNS-rebinding pages, whose Host matches them.
+const wss = new WebSocketServer({
+  server: http,
+  path: '/ws',
+  allowedOrigins: [pageOrigin],
+  maxPayload: 4096, // chat lines, not files: a larger message closes its sender with 1009
+});
+
+let guests = 0;
+wss.on('connection', (ws: WebSocket) => {
+  const name = `guest ${++guests}`;
+  broadcast(`${name} joined`);
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) broadcast(`${name}: ${data.toString('utf8')}`);
+  });
+  ws.on('close', () => broadcast(`${name} left`));
+});
+
+/** Send `line` to every open client, the sender included (it sees its line arrive). */
+function broadcast(line: string): void {
+  // send() never throws for state and returns false for a client that is not
+  // keeping up; such a client is closed by the send-queue limit (1008), not here.
+  for (const client of wss.clients) client.send(line);
+}
+
+console.log(`Chat on ${pageOrigin}/ (WebSocket endpoint ${pageOrigin.replace('http', 'ws')}/ws)`);
+console.log('Open it in two browser tabs. Ctrl-C stops the server.');
+
+function stop(): void {
+  // wss.close() sends 1001 Going Away to every client; http.close() stops accepting.
+  http.close();
+  wss.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+}
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
