@@ -10,11 +10,12 @@
 export { WebSocket } from './websocket.js';
 export type { WebSocketEvents, SendOptions, SendData } from './websocket.js';
 export { DEFAULT_OPTIONS } from './options.js';
-export type { WebSocketOptions } from './options.js';
+export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export type { Message } from './iterator.js';
 export { WebSocketServer } from './server.js';
 export type { WebSocketServerEvents, ServerOptions, UpgradeRequest, AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy } from './server.js';
 export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } from './http/limits.js';
+export type { HeadLimits } from './http/limits.js';
 export { connect } from './client.js';
 export type { ClientOptions } from './client.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';

@@ -75,10 +75,11 @@ const CLOSING = 2;
 const CLOSED = 3;
 
 /**
- * One WebSocket connection, either role, over any {@link Transport}. Created
+ * One WebSocket connection, either role, over any transport (a TCP or TLS
+ * socket, an in-memory pipe). Created
  * by {@link WebSocketServer} (server role) or {@link connect} (client role),
- * already open: there is no CONNECTING state (the browser-compatible class in
- * 'rfcws/web' has one). See {@link WebSocketEvents} for the events.
+ * already open: there is no CONNECTING state (the browser-compatible class
+ * planned for 'rfcws/web' will have one). See {@link WebSocketEvents} for the events.
  */
 export class WebSocket
   extends EventEmitter<WebSocketEvents>

@@ -21,11 +21,11 @@ export interface PerMessageDeflateOptions {
   /** 8..15. Server: cap the client's window (only sent when the client offered the parameter).
    *  Client: offer to use at most this window. */
   clientMaxWindowBits?: number;
-  /** zlib compression level 0..9 (default {@link DEFAULT_LEVEL}). */
+  /** zlib compression level 0..9 (default 6). */
   level?: number;
-  /** zlib memLevel 1..9 (default {@link DEFAULT_MEM_LEVEL}); lower uses less memory per compressor. */
+  /** zlib memLevel 1..9 (default 8); lower uses less memory per compressor. */
   memLevel?: number;
-  /** Messages smaller than this many bytes go out uncompressed (default {@link DEFAULT_THRESHOLD}). */
+  /** Messages smaller than this many bytes go out uncompressed (default 1024). */
   threshold?: number;
 }
 
