@@ -115,8 +115,8 @@ async function parse(ctx: Ctx, wsName: string) {
     if (conn?.Connection) {
       let n = 0;
       const c = new conn.Connection({
-        write() {}, message() { n++; }, ping() {}, pong() {}, closeFrame() {},
-        fail(e: Error) { throw e; },
+        write() {}, onMessage() { n++; }, onPing() {}, onPong() {}, onCloseFrame() {}, onCloseWritten() {}, setReading() {},
+        onFail(e: Error) { throw e; },
       }, { role: 'server', maxPayload: 128 << 20 });
       timeParse(ctx, name, 'ours', s, (b) => c.receive(b), () => n);
     }
@@ -150,7 +150,7 @@ async function write(ctx: Ctx, wsName: string) {
 
       // The send path down to the socket write (a no-op sink), as the server/client uses it.
       if (conn?.Connection) {
-        const c = new conn.Connection({ write: noop, message: noop, ping: noop, pong: noop, closeFrame: noop, fail: noop },
+        const c = new conn.Connection({ write: noop, onMessage: noop, onPing: noop, onPong: noop, onCloseFrame: noop, onCloseWritten: noop, setReading: noop, onFail: noop },
           { role: masked ? 'client' : 'server' });
         time(ctx, 'send', name, 'ours', () => { for (let i = 0; i < reps; i++) c.send(payload, true); return [reps, reps * size]; });
       }
