@@ -52,13 +52,27 @@ export function pooledSessionCount(): number {
   return pool.size;
 }
 
-function poolKey(plan: ClientRequestPlan, tlsOptions: object | undefined): string {
-  let id = 0;
-  if (tlsOptions !== undefined) {
-    id = tlsIds.get(tlsOptions) ?? 0;
-    if (id === 0) tlsIds.set(tlsOptions, (id = nextTlsId++));
+/**
+ * Sessions are shared between connects whose TLS options are the same: equal
+ * primitive values and the very same objects (a `ca` Buffer read once and
+ * reused shares; two reads of the same file do not, which is only a missed
+ * sharing, never a wrong one).
+ */
+function poolKey(plan: ClientRequestPlan, tlsOptions: tls.ConnectionOptions | undefined): string {
+  let key = `${plan.secure ? 'https' : 'http'}|${plan.host}|${plan.port}`;
+  if (!plan.secure || tlsOptions === undefined) return key;
+  for (const name of Object.keys(tlsOptions).sort()) {
+    const value = (tlsOptions as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function') {
+      let id = tlsIds.get(value);
+      if (id === undefined) tlsIds.set(value, (id = nextTlsId++));
+      key += `|${name}=#${id}`;
+    } else {
+      key += `|${name}=${JSON.stringify(value)}`;
+    }
   }
-  return `${plan.secure ? 'https' : 'http'}|${plan.host}|${plan.port}|${id}`;
+  return key;
 }
 
 /**
