@@ -149,7 +149,10 @@ function startSession(key: string, plan: ClientRequestPlan, socket: net.Socket, 
       if (pool.get(key) === entry) pool.delete(key);
     };
     // GOAWAY: streams in flight finish, new WebSockets go to a new session.
-    session.once('goaway', forget);
+    session.once('goaway', () => {
+      forget();
+      if (entry.streams === 0) session.close();
+    });
     session.once('close', forget);
     pool.set(key, entry);
     resolve({ kind: 'h2', entry });
