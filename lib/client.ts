@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { HandshakeError } from './errors.js';
+import { acquireSession, openStream } from './client-h2.js';
+import { HandshakeError, InvalidArgumentError } from './errors.js';
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import { planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
 import { checkSwitchingResponse } from './handshake/client-response.js';
@@ -43,6 +44,15 @@ export interface ClientOptions extends WebSocketOptions {
   maxHeaderLineLength?: number;
   /** wss:// only: passed to `tls.connect` (ca, cert, key, rejectUnauthorized, servername...). SNI defaults to the URL's host unless it is an IP. */
   tls?: tls.ConnectionOptions;
+  /**
+   * HTTP version of the handshake: '1.1' (default) an Upgrade on a connection
+   * of its own; '2' an RFC 8441 extended CONNECT on a shared HTTP/2 session
+   * (wss: ALPN h2; ws: h2c with prior knowledge), failing with
+   * ERR_WS_H2_NOT_SUPPORTED when the server does not offer it; 'auto' HTTP/2
+   * when a wss:// server selects h2 in ALPN and enables RFC 8441, HTTP/1.1
+   * otherwise (ws:// URLs use HTTP/1.1: without ALPN there is nothing to ask).
+   */
+  http?: '1.1' | '2' | 'auto';
 }
 
 /**
@@ -56,7 +66,10 @@ export interface ClientOptions extends WebSocketOptions {
  * ERR_WS_HANDSHAKE_TIMEOUT, ERR_WS_UPGRADE_STATUS (answered, but not with 101:
  * `status`, `headers` and up to 4 KiB of `body` are attached),
  * ERR_WS_RESPONSE_TOO_LARGE, ERR_WS_INVALID_RESPONSE, ERR_WS_INVALID_ACCEPT,
- * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH.
+ * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH, ERR_WS_H2_NOT_SUPPORTED
+ * (`http: '2'` and the server does not speak HTTP/2 or does not enable
+ * RFC 8441 in its SETTINGS). Over HTTP/2 a refusal is ERR_WS_UPGRADE_STATUS
+ * as well, with the response's `:status`, headers and body.
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
   const resolved = resolveOptions(options);
@@ -69,14 +82,64 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
     origin: options.origin,
     deflate: deflateOptions(options.perMessageDeflate),
   });
-  return dial(plan, options, resolved, limits, timeout);
+  const mode = options.http ?? '1.1';
+  if (mode !== '1.1' && mode !== '2' && mode !== 'auto') throw new InvalidArgumentError(`Option http must be '1.1', '2' or 'auto', not ${String(mode)}`);
+  if (mode === '1.1' || (mode === 'auto' && !plan.secure)) return dial(plan, options, resolved, limits, timeout);
+  return dialHttp2(plan, options, resolved, limits, timeout, mode);
 }
 
-function dial(plan: ClientRequestPlan, options: ClientOptions, resolved: ResolvedOptions, limits: HeadLimits, timeout: number): Promise<WebSocket> {
+/** RFC 8441: a stream on a shared session; with 'auto', HTTP/1.1 when the server does not offer it. */
+async function dialHttp2(
+  plan: ClientRequestPlan,
+  options: ClientOptions,
+  resolved: ResolvedOptions,
+  limits: HeadLimits,
+  timeout: number,
+  mode: '2' | 'auto',
+): Promise<WebSocket> {
+  const deadline = Date.now() + timeout;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No HTTP/2 session with ${plan.url.href} within ${timeout} ms`)),
+      timeout,
+    );
+  });
+  const attempt = acquireSession(plan, { tls: options.tls, mode });
+  // A session that arrives after the deadline stays pooled (and idles out); an HTTP/1.1 socket is closed.
+  attempt.then((o) => { if (o.kind === 'http1' && Date.now() >= deadline) o.socket.destroy(); }, () => {});
+  let outcome;
+  try {
+    outcome = await Promise.race([attempt, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome.kind === 'h2') return openStream(outcome.entry, plan, resolved, deadline);
+  const left = Math.max(1, deadline - Date.now());
+  if (outcome.kind === 'http1') return dial(plan, options, resolved, limits, left, outcome.socket);
+  if (mode === 'auto') return dial(plan, options, resolved, limits, left);
+  throw new HandshakeError(
+    'ERR_WS_H2_NOT_SUPPORTED',
+    `Cannot open a WebSocket over HTTP/2 to ${plan.url.href}: ${outcome.message}. Use http: 'auto' or '1.1' for this server.`,
+    {},
+    outcome.cause === undefined ? undefined : { cause: outcome.cause },
+  );
+}
+
+function dial(
+  plan: ClientRequestPlan,
+  options: ClientOptions,
+  resolved: ResolvedOptions,
+  limits: HeadLimits,
+  timeout: number,
+  connected?: tls.TLSSocket,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const socket = plan.secure
-      ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
-      : net.connect({ host: plan.host, port: plan.port });
+    const socket =
+      connected ??
+      (plan.secure
+        ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
+        : net.connect({ host: plan.host, port: plan.port }));
     let settled = false;
     let stopReading: (() => void) | null = null;
     const fail = (err: HandshakeError): void => {

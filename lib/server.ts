@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
@@ -16,6 +17,7 @@ import { internalError, writeRejection } from './handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
 import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
 
@@ -29,8 +31,21 @@ export interface ServerOptions extends WebSocketOptions {
   host?: string;
   /** Standalone mode: serve wss:// with these TLS options (key, cert, ...). */
   tls?: tls.TlsOptions;
-  /** Attached mode: handle this http/https server's 'upgrade' events. */
-  server?: HttpServer;
+  /**
+   * Attached mode: handle this http/https server's 'upgrade' events; an
+   * `http2` server's RFC 8441 extended CONNECT streams too (its other
+   * requests stay the application's; SETTINGS_ENABLE_CONNECT_PROTOCOL is
+   * turned on for its new sessions).
+   */
+  server?: HttpServer | http2.Http2Server | http2.Http2SecureServer;
+  /**
+   * Standalone mode: also accept WebSockets over HTTP/2 (RFC 8441) on the same
+   * port: with `tls`, ALPN offers `h2` and `http/1.1`; without, HTTP/2 with
+   * prior knowledge (h2c) is told from HTTP/1.1 by its preface. Default false.
+   */
+  http2?: boolean;
+  /** Most WebSocket streams at once on one HTTP/2 session (advertised in SETTINGS when standalone); more get 503. Default 100. */
+  maxConcurrentStreams?: number;
   /** Accepted paths, exact match on the path without query (default: any). Others get 404. */
   path?: string | string[];
   /** Origins allowed to connect; others get 403. See {@link OriginPolicy}. */
@@ -117,6 +132,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private closing: Promise<void> | null = null;
   private stopping = false;
+  /** RFC 8441 streams: standalone with `http2`, or attached to an http2 server; null otherwise. */
+  private h2: Http2Acceptor | null = null;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -126,14 +143,36 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
     this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
-    this.httpServer = options.server ?? null;
+    const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
+    if (options.http2 === true || attachedH2) this.h2 = this.createHttp2Acceptor();
+    this.httpServer = (options.server ?? null) as HttpServer | null;
     if (this.httpServer !== null) {
-      if (options.port !== undefined || options.tls !== undefined) {
-        throw new InvalidArgumentError('Options server and port/tls are exclusive: attach to a server or listen standalone');
+      if (options.port !== undefined || options.tls !== undefined || options.http2 !== undefined) {
+        throw new InvalidArgumentError('Options server and port/tls/http2 are exclusive: attach to a server or listen standalone');
       }
       this.onHttpUpgrade = (req, socket, head) => this.handleUpgrade(req, socket, head);
+      // An http2 server with allowHTTP1 emits 'upgrade' for its HTTP/1.1 connections too.
       this.httpServer.on('upgrade', this.onHttpUpgrade);
+      if (attachedH2) this.h2!.attach(options.server as http2.Http2Server);
     }
+  }
+
+  private createHttp2Acceptor(): Http2Acceptor {
+    const max = this.options.maxConcurrentStreams;
+    const server = this;
+    return new Http2Acceptor({
+      policy: this.policy,
+      wsOptions: this.wsOptions,
+      clients: this.clients,
+      handshakeTimeout: this.handshakeTimeout,
+      maxConcurrentStreams: max === undefined ? DEFAULT_MAX_CONCURRENT_STREAMS : positiveInteger('maxConcurrentStreams', max),
+      limits: this.limits,
+      get stopping() {
+        return server.stopping;
+      },
+      announce: (ws, req, data) => this.announce(ws, req, data),
+      rejected: (status, req, rejection) => this.emit('rejected', status, req, rejection),
+    });
   }
 
   /** Standalone mode: start listening on `port`/`host` (plain or TLS). Resolves with the bound address. */
@@ -142,8 +181,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.stopping) throw new InvalidStateError('The server is closed');
     if (this.listener !== null) throw new InvalidStateError('listen() was already called');
     const tlsOptions = this.options.tls;
+    const h2 = this.h2;
     const server: net.Server =
-      tlsOptions === undefined ? net.createServer() : tls.createServer({ handshakeTimeout: this.handshakeTimeout, ...tlsOptions });
+      tlsOptions === undefined
+        ? net.createServer()
+        : tls.createServer({
+          handshakeTimeout: this.handshakeTimeout,
+          ...tlsOptions,
+          ...(h2 === null ? {} : { ALPNProtocols: ['h2', 'http/1.1'] }),
+        });
     this.listener = server;
     server.on('connection', (socket: net.Socket) => {
       this.rawSockets.add(socket);
@@ -153,7 +199,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         if (tlsOptions !== undefined) this.tlsAccepted.delete(peerKey(socket));
       });
     });
-    server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => this.onSocket(socket));
+    server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => {
+      if (h2 === null) this.onSocket(socket);
+      else if (tlsOptions !== undefined) {
+        if ((socket as tls.TLSSocket).alpnProtocol === 'h2') h2.takeSocket(socket);
+        else this.onSocket(socket);
+      } else {
+        this.sniffPreface(socket, (isH2) => (isH2 ? h2.takeSocket(socket) : this.onSocket(socket)));
+      }
+    });
     // Node leaves a socket open after a TLS handshake timeout unless someone destroys it here.
     if (tlsOptions !== undefined) server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
     try {
@@ -205,6 +259,45 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
+   * Take over an RFC 8441 extended CONNECT from your own `http2` server's
+   * 'stream' listener (instead of the `server` option): validates, authorizes
+   * and answers it (200, then the stream carries the WebSocket, or a refusal).
+   * Pass the event's fourth argument (`rawHeaders`) to keep repeated fields.
+   */
+  handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders?: string[]): void {
+    this.h2 ??= this.createHttp2Acceptor();
+    this.h2.handleStream(stream, headers, rawHeaders);
+  }
+
+  /**
+   * Cleartext standalone with `http2`: read until the first bytes either match
+   * the HTTP/2 preface or cannot, then put them back for whoever reads next.
+   * A peer that sends neither within the handshake deadline is dropped.
+   */
+  private sniffPreface(socket: net.Socket, decide: (isH2: boolean) => void): void {
+    let seen: Buffer = EMPTY;
+    const timer = setTimeout(() => socket.destroy(), this.handshakeTimeout);
+    const finish = (isH2: boolean): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      if (seen.length > 0) socket.unshift(seen);
+      decide(isH2);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, H2_PREFACE.length);
+      if (!seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) finish(false);
+      else if (n === H2_PREFACE.length) finish(true);
+    };
+    const onClose = (): void => clearTimeout(timer);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.on('error', noop);
+  }
+
+  /**
    * Stop accepting, send 1001 Going Away to every client, wait up to
    * `timeoutMs` (default 5000) for their closing handshakes, then terminate the
    * rest. Handshakes in progress are dropped. Resolves once everything is closed;
@@ -224,6 +317,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const listenerClosed =
       listener === null || !listener.listening ? Promise.resolve() : new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const hs of [...this.pending.values()]) this.drop(hs);
+    this.h2?.stop();
     const clients = [...this.clients];
     const closed = Promise.all(clients.map(closeEvent));
     for (const ws of clients) {
@@ -237,6 +331,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     for (const ws of this.clients) ws.terminate();
     // terminate() destroys the socket; 'close' follows within a tick or two.
     await raceTimeout(closed, 1000);
+    await this.h2?.closeSessions(1000);
     for (const socket of this.rawSockets) socket.destroy();
     await listenerClosed;
     this.emit('close');
@@ -375,6 +470,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     hs.stopReading?.();
     hs.stopReading = null;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+function noop(): void {}
+
+/** An http2 server (plain or secure) rather than an http/https one. */
+function isHttp2Server(server: object): server is http2.Http2Server {
+  return typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
 }
 
 function closeEvent(ws: WebSocket): Promise<void> {

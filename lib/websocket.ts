@@ -32,6 +32,8 @@ export interface WebSocketInit {
   registry?: Set<WebSocket>;
   /** The clock of keepalive and idle deadlines (tests pass a manual one). */
   clock?: Clock;
+  /** The HTTP version the handshake used: '1.1' (an Upgrade, the default) or '2' (an RFC 8441 extended CONNECT). */
+  httpVersion?: '1.1' | '2';
 }
 
 /** The events of a {@link WebSocket} and their arguments. */
@@ -98,6 +100,8 @@ export class WebSocket
   /** The URL dialled (client role). */
   readonly url: string | undefined;
   readonly role: 'server' | 'client';
+  /** '1.1' when the connection was opened by an HTTP/1.1 Upgrade, '2' when it runs on an HTTP/2 stream (RFC 8441). */
+  readonly httpVersion: '1.1' | '2';
 
   private state = OPEN;
   private readonly conn: Connection;
@@ -126,6 +130,7 @@ export class WebSocket
     this.protocol = init.protocol;
     this.extensions = init.extensions;
     this.url = init.url;
+    this.httpVersion = init.httpVersion ?? '1.1';
     this.transform = init.transform;
     const o = resolveOptions(init.options);
     this.opts = o;

@@ -19,6 +19,12 @@ export interface ClientRequestPlan {
   deflate: ValidDeflateOptions | null;
   /** The full request head. */
   request: string;
+  /**
+   * The request's header fields in order (Host first, then the handshake's
+   * own, then the caller's), validated: what an HTTP/2 request is built from,
+   * minus Host (its `:authority`), Upgrade, Connection and Sec-WebSocket-Key.
+   */
+  fields: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface ClientRequestOptions {
@@ -94,6 +100,7 @@ export function planClientRequest(target: string | URL, options: ClientRequestOp
     protocols,
     deflate: options.deflate,
     request,
+    fields,
   };
 }
 

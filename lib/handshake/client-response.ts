@@ -40,6 +40,27 @@ export function checkSwitchingResponse(
   if (accept.length !== 1 || accept[0] !== acceptKey(plan.key)) {
     throw fail('ERR_WS_INVALID_ACCEPT', 'Sec-WebSocket-Accept does not match the key sent: not a WebSocket server, or a broken proxy');
   }
+  return checkAnswered(headers, plan, maxPayload, details);
+}
+
+/**
+ * Check a successful answer to an RFC 8441 extended CONNECT (any 2xx,
+ * RFC 9110 §9.3.6): the chosen subprotocol and extensions, as for HTTP/1.1;
+ * there is no key to check over HTTP/2. Throws HandshakeError as
+ * {@link checkSwitchingResponse} does.
+ */
+export function checkHttp2Response(status: number, headers: HeaderList, plan: ClientRequestPlan, maxPayload: number): AcceptedResponse {
+  return checkAnswered(headers, plan, maxPayload, { status, headers: headers.toRecord() });
+}
+
+/** The subprotocol and extension answers of an accepted upgrade, either HTTP version. */
+function checkAnswered(
+  headers: HeaderList,
+  plan: ClientRequestPlan,
+  maxPayload: number,
+  details: { status: number; headers: Record<string, string> },
+): AcceptedResponse {
+  const fail = (code: string, message: string): HandshakeError => new HandshakeError(code, message, details);
   const protocols = headers.all('sec-websocket-protocol');
   let protocol = '';
   if (protocols.length > 0) {

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['options.ts', 'timers.ts', 'iterator.ts'],
   ['websocket.ts'],
   ['streams.ts', 'web/', 'reconnect/', 'pubsub/'],
-  ['server.ts', 'client.ts'],
+  ['server.ts', 'server-h2.ts', 'client.ts', 'client-h2.ts'],
   ['index.ts'],
   ['cli.ts'],
 ];
