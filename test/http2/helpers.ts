@@ -4,7 +4,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { selfSignedCert } from '../handshake/helpers.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 export type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0];
 

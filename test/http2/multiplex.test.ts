@@ -3,7 +3,7 @@ import t from 'tap';
 import { connect } from '../../lib/client.js';
 import { H2_SESSION_IDLE, pooledSessionCount } from '../../lib/client-h2.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { clientFrame } from '../helpers/pair.js';
+import { cframe } from '../helpers/frames.js';
 import { NO_OPENSSL, type Test, certificate, closeOf, connectHeaders, echoServer, rawSession, trust, until } from './helpers.js';
 
 async function multiplex(t: Test, secure: boolean, deflate: boolean): Promise<void> {
@@ -82,10 +82,10 @@ t.test('exact bytes: RFC 6455 frames inside DATA, client-masked; END_STREAM afte
   const received: Buffer[] = [];
   stream.on('data', (c: Buffer) => received.push(c));
   const ended = new Promise<void>((r) => stream.once('end', r));
-  stream.write(clientFrame(0x1, 'hi'));
+  stream.write(cframe({ opcode: 0x1, payload: 'hi' }));
   await until(() => Buffer.concat(received).length >= 4);
   t.same(Buffer.concat(received), Buffer.from([0x81, 0x02, 0x68, 0x69]), 'unmasked server text frame "hi"');
-  stream.write(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
+  stream.write(cframe({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
   await ended;
   t.same(Buffer.concat(received).subarray(4), Buffer.from([0x88, 0x02, 0x03, 0xe8]), 'close 1000 echoed, then END_STREAM');
   stream.end();

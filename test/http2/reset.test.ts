@@ -6,7 +6,7 @@ import { connect } from '../../lib/client.js';
 import { pooledSessionCount } from '../../lib/client-h2.js';
 import { WebSocketServer } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { clientFrame } from '../helpers/pair.js';
+import { cframe } from '../helpers/frames.js';
 import { closeOf, connectHeaders, echoServer, nextMessage, rawSession, until } from './helpers.js';
 
 t.test('RST_STREAM mid-message: 1006 on that WebSocket, the other stream goes on, nothing kept', async (t) => {
@@ -20,7 +20,7 @@ t.test('RST_STREAM mid-message: 1006 on that WebSocket, the other stream goes on
   await until(() => serverSide.length === 2);
   const closes = serverSide.map(closeOf);
   // Half a message on A: a frame header announcing 1000 bytes, then 10 of them.
-  a.write(clientFrame(0x2, Buffer.alloc(1000, 7)).subarray(0, 18));
+  a.write(cframe({ opcode: 0x2, payload: Buffer.alloc(1000, 7) }).subarray(0, 18));
   await new Promise((r) => setTimeout(r, 20));
   a.close(http2.constants.NGHTTP2_CANCEL);
   const first = await Promise.race(closes.map((p, i) => p.then((c) => ({ i, ...c }))));
@@ -28,7 +28,7 @@ t.test('RST_STREAM mid-message: 1006 on that WebSocket, the other stream goes on
   t.equal(server.clients.size, 1, 'it left the server');
   const echoed: Buffer[] = [];
   b.on('data', (c: Buffer) => echoed.push(c));
-  b.write(clientFrame(0x1, 'still'));
+  b.write(cframe({ opcode: 0x1, payload: 'still' }));
   await until(() => Buffer.concat(echoed).length >= 7);
   t.same(Buffer.concat(echoed), Buffer.from([0x81, 0x05, ...Buffer.from('still')]), 'the other stream still echoes');
   t.notOk(session.destroyed, 'the session is untouched');
@@ -44,7 +44,7 @@ t.test('the client session destroyed mid-message: every WebSocket on it gets 100
   await Promise.all(streams.map((s) => once(s, 'response')));
   await until(() => serverSide.length === 2);
   const closes = Promise.all(serverSide.map(closeOf));
-  for (const s of streams) s.write(clientFrame(0x1, 'x'.repeat(300)).subarray(0, 50));
+  for (const s of streams) s.write(cframe({ opcode: 0x1, payload: 'x'.repeat(300) }).subarray(0, 50));
   await new Promise((r) => setTimeout(r, 20));
   session.destroy();
   t.same((await closes).map((c) => c.code), [1006, 1006]);
