@@ -19,7 +19,7 @@ export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 /**
  * Default `maxFragments`: 2^20. Autobahn 9.3.1 sends one message in 65,536
  * fragments, so the default must be well above that. Received fragments are
- * coalesced (see frame-parser), so memory stays bounded by maxPayload; this
+ * coalesced (see message-assembler), so memory stays bounded by maxPayload; this
  * limit only bounds the CPU a peer can burn on one message made of empty or
  * tiny frames.
  */

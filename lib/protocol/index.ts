@@ -5,5 +5,7 @@ export * from './mask.js';
 export * from './utf8.js';
 export * from './close.js';
 export * from './frame-writer.js';
+export * from './frame-reader.js';
+export * from './message-assembler.js';
 export * from './frame-parser.js';
 export * from './connection.js';
