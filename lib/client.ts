@@ -146,6 +146,7 @@ function dial(plan: ClientRequestPlan, options: ClientOptions, resolved: Resolve
           extensions: accepted.extensions.header,
           transform: accepted.extensions.transform,
           url: plan.url.href,
+          handshake: { status: head!.status, statusText: head!.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
           options: resolved,
         }),
       );
