@@ -1,5 +1,6 @@
 // Argument parsing shared by the subcommands: node:util's parseArgs, with its errors turned
 // into one line that names the option and points at --help (exit 2 is decided by the caller).
+import { readFileSync } from 'node:fs';
 
 /** A mistake on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -48,6 +49,15 @@ export function intOption(command: string, name: string, value: string | undefin
     throw new UsageError(command, `${name} takes ${range} (got "${value}")`);
   }
   return n;
+}
+
+/** The contents of `file`, named by the option that gave it; an Error that says which otherwise. */
+export function readFileFor(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${flag} ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Whether to colour output: a terminal, and no NO_COLOR (https://no-color.org). */

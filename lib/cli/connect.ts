@@ -1,14 +1,14 @@
 // `rfcws connect`: an interactive client on a terminal (a prompt, slash commands), a pipe
 // otherwise (stdin lines out, one received message per stdout line), or one request with -x.
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect, type ClientOptions } from '../client.js';
 import { HandshakeError } from '../errors.js';
 import type { WebSocket } from '../websocket.js';
-import { intOption, paint, parse, useColour, UsageError, type Paint } from './args.js';
+import { intOption, paint, parse, readFileFor, useColour, UsageError, type Paint } from './args.js';
 import { explainConnectError, refusedResponse } from './explain.js';
 import { Prompt } from './prompt.js';
+import { runLine } from './slash.js';
 
 export const CONNECT_USAGE = `Usage: rfcws connect <url> [options]
 
@@ -49,28 +49,6 @@ Exit status: 0 after a clean close, 1 when connecting fails or the connection dr
 usage error.
 `;
 
-const PROMPT_HELP = [
-  '/ping [data]              send a ping',
-  '/close [code [reason]]    close the connection (default 1000)',
-  '/binary <hex | @file>     send a binary message',
-  '/help                     this list',
-  '//text                    send "/text"',
-  'Ctrl-D or Ctrl-C          close with 1000 (twice: quit at once)',
-];
-
-function readFile(flag: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new Error(`cannot read ${flag} ${file}: ${(err as Error).message}`);
-  }
-}
-
-/** "0a ff 00" or "0aff00" -> bytes; null when it is not whole bytes of hex. */
-export function parseHex(text: string): Buffer | null {
-  const digits = text.replace(/\s+/g, '');
-  return digits.length > 0 && /^(?:[0-9a-fA-F]{2})+$/.test(digits) ? Buffer.from(digits, 'hex') : null;
-}
 
 function preview(data: Buffer, isBinary: boolean): string {
   if (!isBinary) return data.toString('utf8');
@@ -123,10 +101,10 @@ export async function connectCommand(argv: string[]): Promise<void> {
   const maxPayload = values['max-payload'] === undefined ? undefined : intOption('connect', '--max-payload', values['max-payload'], 0, 1);
 
   const tls: NonNullable<ClientOptions['tls']> = {};
-  if (values.ca !== undefined) tls.ca = readFile('--ca', values.ca);
+  if (values.ca !== undefined) tls.ca = readFileFor('--ca', values.ca);
   if (values.cert !== undefined) {
-    tls.cert = readFile('--cert', values.cert);
-    tls.key = readFile('--key', values.key!);
+    tls.cert = readFileFor('--cert', values.cert);
+    tls.key = readFileFor('--key', values.key!);
   }
   if (values.insecure) tls.rejectUnauthorized = false;
 
@@ -223,10 +201,16 @@ export async function connectCommand(argv: string[]): Promise<void> {
   ws.on('message', show);
 
   if (prompt) {
-    ws.on('pong', (data) => prompt.print(`${c('36', '<')} ${c('2', `pong${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`)}`));
+    const pingsOwed: string[] = [];
+    // Only the answers to /ping: keepalive pongs are not news.
+    ws.on('pong', (data) => {
+      if (pingsOwed.length === 0) return;
+      pingsOwed.shift();
+      prompt.print(`${c('36', '<')} ${c('2', `pong${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`)}`);
+    });
     prompt.rl.on('SIGINT', onInterrupt);
     prompt.rl.on('line', (line) => {
-      if (ws.readyState === ws.OPEN) runLine(ws, line, info, problem);
+      if (ws.readyState === ws.OPEN) runLine(ws, line, info, problem, pingsOwed);
       prompt.show();
     });
     prompt.rl.on('close', closeNormally);
@@ -247,46 +231,4 @@ export async function connectCommand(argv: string[]): Promise<void> {
     if (waitMs === undefined) closeNormally();
     else setTimeout(closeNormally, waitMs);
   });
-}
-
-/** One line typed at the prompt: a slash command, or a text message. */
-function runLine(ws: WebSocket, line: string, info: (s: string) => void, problem: (s: string) => void): void {
-  if (line === '') return;
-  if (!line.startsWith('/') || line.startsWith('//')) {
-    ws.send(line.startsWith('//') ? line.slice(1) : line);
-    return;
-  }
-  const space = line.indexOf(' ');
-  const name = space === -1 ? line : line.slice(0, space);
-  const rest = space === -1 ? '' : line.slice(space + 1).trim();
-  try {
-    switch (name) {
-      case '/help':
-        for (const l of PROMPT_HELP) info(l);
-        return;
-      case '/ping':
-        ws.ping(rest);
-        return;
-      case '/close': {
-        if (rest === '') return void ws.close(1000);
-        const [codeText = '', ...words] = rest.split(' ');
-        const code = /^\d+$/.test(codeText) ? Number(codeText) : NaN;
-        if (Number.isNaN(code)) return problem(`/close takes a close code first, e.g. /close 1000 bye (got "${codeText}")`);
-        ws.close(code, words.join(' '));
-        return;
-      }
-      case '/binary': {
-        let data: Buffer | null;
-        if (rest.startsWith('@')) data = readFile('/binary', rest.slice(1));
-        else data = parseHex(rest);
-        if (data === null) return problem('/binary takes hex digits (e.g. /binary 01 02 ff) or @file');
-        ws.send(data, { binary: true });
-        return;
-      }
-      default:
-        problem(`unknown command ${name} (/help lists them; //text sends "/text")`);
-    }
-  } catch (err) {
-    problem((err as Error).message);
-  }
 }

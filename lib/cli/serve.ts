@@ -1,10 +1,9 @@
 // `rfcws serve`: an echo (or broadcast) server that logs every connection.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server.js';
 import type { UpgradeRequest } from '../handshake/request.js';
 import type { WebSocket } from '../websocket.js';
-import { intOption, parse, UsageError } from './args.js';
+import { intOption, parse, readFileFor, UsageError } from './args.js';
 
 export const SERVE_USAGE = `Usage: rfcws serve [options]
 
@@ -29,14 +28,6 @@ Options:
   --quiet                      do not log connections
   -h, --help                   print this help
 `;
-
-function readPem(flag: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new Error(`cannot read ${flag} ${file}: ${(err as Error).message}`);
-  }
-}
 
 function peer(ws: WebSocket | UpgradeRequest): string {
   return `${ws.remoteAddress ?? '?'}:${ws.remotePort ?? '?'}`;
@@ -82,7 +73,7 @@ export async function serve(argv: string[]): Promise<void> {
   const tls =
     values['tls-cert'] === undefined
       ? undefined
-      : { cert: readPem('--tls-cert', values['tls-cert']), key: readPem('--tls-key', values['tls-key']!) };
+      : { cert: readFileFor('--tls-cert', values['tls-cert']), key: readFileFor('--tls-key', values['tls-key']!) };
   const broadcast = values.broadcast === true;
   const log = values.quiet ? () => {} : (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 

@@ -51,11 +51,9 @@ t.test('piped out: binary messages as hex lines, or --binary-out raw bytes with 
   t.equal(await lines.exited, 0, 'the server closing cleanly is exit 0');
   t.equal(lines.out(), 'text\n000aff\n');
   t.match(lines.err(), /closed: code=1000 reason="done" clean=true/);
-  const raw = run(t, ['connect', url, '--binary-out']);
-  const bytes: Buffer[] = [];
-  raw.child.stdout!.on('data', (c: Buffer) => bytes.push(c));
+  const raw = run(t, ['connect', url, '--binary-out'], { bytes: true });
   t.equal(await raw.exited, 0);
-  t.same(Buffer.concat(bytes), Buffer.concat([Buffer.from('text'), Buffer.from([0x00, 0x0a, 0xff])]));
+  t.same(Buffer.from(raw.out(), 'latin1'), Buffer.concat([Buffer.from('text'), Buffer.from([0x00, 0x0a, 0xff])]));
 });
 
 t.test('-x: sends, prints the first reply only, closes with 1000, exit 0; stdin is not read', async (t) => {
@@ -142,4 +140,26 @@ t.test('a closed stdout reader ends the session quietly', async (t) => {
   await once(r.child.stdout!, 'data');
   r.child.stdout!.destroy();
   t.equal(await r.exited, 0);
+});
+
+t.test('piped, SIGINT (Ctrl-C) closes with 1000 and exits 0 once the close completes', async (t) => {
+  const { url, seen } = await server(t);
+  const r = run(t, ['connect', url]);
+  await r.waitErr(/connected to/);
+  r.child.kill('SIGINT');
+  t.same(await seen.close, [1000, '']);
+  t.equal(await r.exited, 0);
+  t.match(r.err(), /closing with 1000 \(Ctrl-C again to quit at once\)\nclosed: code=1000 clean=true\n$/);
+});
+
+t.test('piped --wait: the close waits after the end of stdin, so a late reply is still printed', async (t) => {
+  const late = (ws: WebSocket): void => {
+    ws.on('message', (data) => setImmediate(() => ws.send(`late:${data}`)));
+  };
+  const { url, seen } = await server(t, {}, late);
+  const r = run(t, ['connect', url, '--wait', '500']);
+  r.child.stdin!.end('hi\n');
+  t.equal(await r.exited, 0);
+  t.equal(r.out(), 'late:hi\n');
+  t.same(await seen.close, [1000, '']);
 });

@@ -29,7 +29,8 @@ export interface Run {
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 export const plain = (s: string): string => s.replace(ANSI, '');
 
-function track(child: ChildProcess): Run {
+/** `bytes`: stdout kept as latin1 (one char per byte) instead of decoded as UTF-8. */
+function track(child: ChildProcess, bytes = false): Run {
   let out = '';
   let err = '';
   const waiters: { stream: 'out' | 'err'; re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
@@ -42,12 +43,14 @@ function track(child: ChildProcess): Run {
       }
     }
   };
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString('latin1');
+  child.stdout?.setEncoding(bytes ? 'latin1' : 'utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (c: string) => {
+    out += c;
     check();
   });
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString('latin1');
+  child.stderr?.on('data', (c: string) => {
+    err += c;
     check();
   });
   const exited = new Promise<number>((resolve) => {
@@ -63,12 +66,12 @@ function track(child: ChildProcess): Run {
 }
 
 /** `rfcws ...args` with stdin, stdout and stderr as pipes; killed at teardown if still running. */
-export function run(t: Test, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+export function run(t: Test, args: string[], options: { bytes?: boolean } = {}): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return track(child);
+  return track(child, options.bytes);
 }
 
 // The child gets a 24x80 pseudo-terminal as stdin, stdout and stderr; this process relays the
@@ -108,7 +111,7 @@ export const PTY_SKIP: string | false =
     : 'python3 with the pty module is not available: the terminal tests need it';
 
 /** `rfcws ...args` inside a pseudo-terminal; `type()` sends keystrokes, the output is the terminal's. */
-export function runInTerminal(t: Test, args: string[]): Run & { type: (keys: string) => void } {
+export function runInTerminal(t: Test, args: string[]): Run & { type: (keys: string) => void; waitScreen: (re: RegExp) => Promise<RegExpMatchArray> } {
   const child = spawn('python3', ['-c', PTY_RELAY, process.execPath, CLI, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, TERM: 'xterm', NO_COLOR: '' },
@@ -116,7 +119,16 @@ export function runInTerminal(t: Test, args: string[]): Run & { type: (keys: str
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return { ...track(child), type: (keys) => void child.stdin!.write(keys) };
+  const r = track(child);
+  // The screen as rendered, lines joined with \n: prompt redraws leave no trace in it.
+  const waitScreen = async (re: RegExp): Promise<RegExpMatchArray> => {
+    for (;;) {
+      const m = screen(r.out()).join('\n').match(re);
+      if (m) return m;
+      await Promise.race([once(child.stdout!, 'data'), r.exited.then(() => { throw new Error(`exited before the screen showed ${re}:\n${screen(r.out()).join('\n')}`); })]);
+    }
+  };
+  return { ...r, type: (keys) => void child.stdin!.write(keys), waitScreen };
 }
 
 /** A temporary directory removed at teardown. */

@@ -2,6 +2,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { UsageError } from '../../lib/cli/args.js';
+import { connectCommand } from '../../lib/cli/connect.js';
+import { serve } from '../../lib/cli/serve.js';
 import { run } from './helpers.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; bin: Record<string, string> };
@@ -49,23 +52,10 @@ t.test('every flag of the help texts is spelled as the brief asks', async (t) =>
 t.test('usage mistakes are one line on stderr naming the problem, exit 2', async (t) => {
   const cases: [string[], string][] = [
     [['serve', '--bogus'], 'rfcws serve: unknown option --bogus (see rfcws serve --help)'],
-    [['serve', 'extra'], 'rfcws serve: unexpected argument "extra" (see rfcws serve --help)'],
-    [['serve', '--port'], 'rfcws serve: --port needs a value (see rfcws serve --help)'],
-    [['serve', '--port', 'eighty'], 'rfcws serve: --port takes a whole number from 0 to 65535 (got "eighty") (see rfcws serve --help)'],
-    [['serve', '--quiet=yes'], 'rfcws serve: --quiet takes no value (see rfcws serve --help)'],
-    [['serve', '--tls-cert', 'c.pem'], 'rfcws serve: --tls-cert and --tls-key go together (see rfcws serve --help)'],
-    [['connect'], 'rfcws connect: missing the URL, e.g. rfcws connect ws://127.0.0.1:8080/ (see rfcws connect --help)'],
     [['connect', 'ws://a/', 'ws://b/'], 'rfcws connect: unexpected argument "ws://b/" (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '--proxy', 'x'], 'rfcws connect: unknown option --proxy (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '-H', 'no colon'], 'rfcws connect: --header takes "Name: value" (got "no colon") (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '--cert', 'c.pem'], 'rfcws connect: --cert and --key go together (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '--wait=-1'], 'rfcws connect: --wait takes a non-negative whole number (got "-1") (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '--wait', '-1'], 'rfcws connect: --wait needs a value (for one that starts with "-", write --wait=VALUE) (see rfcws connect --help)'],
-    [['connect', 'ws://a/', '--handshake-timeout', '0'], 'rfcws connect: --handshake-timeout takes a whole number >= 1 (got "0") (see rfcws connect --help)'],
     [['frob'], 'rfcws: unknown command "frob": the commands are serve and connect (see rfcws --help)'],
     [['--frob'], 'rfcws: unknown option --frob (see rfcws --help)'],
   ];
-  // In parallel: each is a Node start-up, and there are many.
   await Promise.all(
     cases.map(async ([args, line]) => {
       const r = run(t, args);
@@ -74,6 +64,38 @@ t.test('usage mistakes are one line on stderr naming the problem, exit 2', async
       t.equal(r.out(), '');
     }),
   );
+});
+
+t.test('what each mistake says (in-process: the commands throw UsageError before any I/O)', async (t) => {
+  const cases: [typeof serve, string[], string][] = [
+    [serve, ['extra'], 'unexpected argument "extra"'],
+    [serve, ['--port'], '--port needs a value'],
+    [serve, ['--port', 'eighty'], '--port takes a whole number from 0 to 65535 (got "eighty")'],
+    [serve, ['--port', '65536'], '--port takes a whole number from 0 to 65535 (got "65536")'],
+    [serve, ['--keepalive', '1.5'], '--keepalive takes a non-negative whole number (got "1.5")'],
+    [serve, ['--max-payload', '0'], '--max-payload takes a whole number >= 1 (got "0")'],
+    [serve, ['--quiet=yes'], '--quiet takes no value'],
+    [serve, ['-s'], '-s, --subprotocol needs a value'],
+    [serve, ['--tls-cert', 'c.pem'], '--tls-cert and --tls-key go together'],
+    [serve, ['--tls-key', 'k.pem'], '--tls-cert and --tls-key go together'],
+    [connectCommand, [], 'missing the URL, e.g. rfcws connect ws://127.0.0.1:8080/'],
+    [connectCommand, ['ws://a/', '--proxy', 'x'], 'unknown option --proxy'],
+    [connectCommand, ['ws://a/', '--http2'], 'unknown option --http2'],
+    [connectCommand, ['ws://a/', '-H', 'no colon'], '--header takes "Name: value" (got "no colon")'],
+    [connectCommand, ['ws://a/', '--cert', 'c.pem'], '--cert and --key go together'],
+    [connectCommand, ['ws://a/', '--wait=-1'], '--wait takes a non-negative whole number (got "-1")'],
+    [connectCommand, ['ws://a/', '--wait', '-1'], '--wait needs a value (for one that starts with "-", write --wait=VALUE)'],
+    [connectCommand, ['ws://a/', '--handshake-timeout', '0'], '--handshake-timeout takes a whole number >= 1 (got "0")'],
+    [connectCommand, ['ws://a/', '-x'], '-x, --execute needs a value'],
+  ];
+  for (const [command, args, message] of cases) {
+    const err = await command(args).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    t.ok(err instanceof UsageError, `${args.join(' ')}: a usage error`);
+    t.equal((err as Error).message, message, `${args.join(' ') || '(no arguments)'}`);
+  }
 });
 
 t.test('connection refused names host and port, exit 1', async (t) => {
