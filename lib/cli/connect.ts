@@ -3,7 +3,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect, type ClientOptions } from '../client.js';
-import { HandshakeError } from '../errors.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
 import type { WebSocket } from '../websocket.js';
 import { intOption, paint, parse, readFileFor, useColour, UsageError, type Paint } from './args.js';
 import { explainConnectError, refusedResponse } from './explain.js';
@@ -130,6 +130,11 @@ export async function connectCommand(argv: string[]): Promise<void> {
     });
   } catch (err) {
     prompt?.close();
+    // A bad URL, header or subprotocol is refused before dialling: a mistake on the command line.
+    if (err instanceof InvalidArgumentError) {
+      const bare = !url.includes('//') && /^[\w.-]+(:\d+)?(\/|$)/.test(url);
+      throw new UsageError('connect', `${err.message}${bare ? ` (did you mean ws://${url}?)` : ''}`);
+    }
     if (values['show-headers'] && err instanceof HandshakeError && err.status !== undefined) process.stderr.write(refusedResponse(err));
     process.stderr.write(`rfcws: ${explainConnectError(err, url)}\n`);
     process.exit(1);

@@ -87,6 +87,10 @@ t.test('what each mistake says (in-process: the commands throw UsageError before
     [connectCommand, ['ws://a/', '--wait', '-1'], '--wait needs a value (for one that starts with "-", write --wait=VALUE)'],
     [connectCommand, ['ws://a/', '--handshake-timeout', '0'], '--handshake-timeout takes a whole number >= 1 (got "0")'],
     [connectCommand, ['ws://a/', '-x'], '-x, --execute needs a value'],
+    // Refused by connect() before dialling.
+    [connectCommand, ['localhost:8080'], 'URL scheme must be ws: or wss:, got localhost: (did you mean ws://localhost:8080?)'],
+    [connectCommand, ['ftp://127.0.0.1/'], 'URL scheme must be ws: or wss:, got ftp:'],
+    [connectCommand, ['ws://127.0.0.1:1/', '-s', 'two words'], 'Invalid subprotocol "two words": it must be an HTTP token'],
   ];
   for (const [command, args, message] of cases) {
     const err = await command(args).then(
