@@ -96,7 +96,7 @@ t.test('terminal', { skip: PTY_SKIP }, async (t) => {
     term.type('/close 999\r');
     await term.waitScreen(/close code/i);
     term.type('/frob\r');
-    await term.waitScreen(/unknown command \/frob/);
+    await term.waitScreen(/unknown command \/frob[^\n]*\n> $/);
     t.equal(peer.messages.length, 3, 'no mistake sent anything');
     t.equal(lastLine(term.out()), '> ', 'still at the prompt');
 
