@@ -260,6 +260,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
           url: plan.url.href,
           options: resolved,
           httpVersion: '2',
+          handshake: { status, statusText: '', headers: list.toRecord(), rawHeaders: list.toRaw() },
         }),
       );
     });

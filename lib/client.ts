@@ -209,6 +209,7 @@ function dial(
           extensions: accepted.extensions.header,
           transform: accepted.extensions.transform,
           url: plan.url.href,
+          handshake: { status: head!.status, statusText: head!.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
           options: resolved,
         }),
       );

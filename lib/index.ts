@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { WebSocket } from './websocket.js';
-export type { WebSocketEvents, SendOptions, SendData } from './websocket.js';
+export type { WebSocketEvents, SendOptions, SendData, HandshakeResponse } from './websocket.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export type { Message } from './iterator.js';

@@ -11,6 +11,16 @@ import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './o
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export { DEFAULT_OPTIONS, resolveOptions } from './options.js';
 
+/** The server's 101 response as the client received it (client role). */
+export interface HandshakeResponse {
+  readonly status: number;
+  readonly statusText: string;
+  /** Lower-case names; repeated fields joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Names and values as received: [name, value, name, value, ...]. */
+  readonly rawHeaders: readonly string[];
+}
+
 /** Everything the handshake layer hands over once the upgrade has succeeded. */
 export interface WebSocketInit {
   role: 'server' | 'client';
@@ -26,6 +36,8 @@ export interface WebSocketInit {
   transform: MessageTransform | null;
   /** The URL the client dialled (client role). */
   url?: string;
+  /** The 101 response (client role). */
+  handshake?: HandshakeResponse;
   /** The server's or connect()'s options, already resolved there (lib/options.ts caches per object). */
   options: WebSocketOptions;
   /** A set this connection removes itself from when it closes (the server's `clients`): no per-connection listener needed. */
@@ -99,6 +111,8 @@ export class WebSocket
   readonly extensions: string;
   /** The URL dialled (client role). */
   readonly url: string | undefined;
+  /** The server's 101 response: status, headers (client role; undefined on the server side). */
+  readonly handshake: HandshakeResponse | undefined;
   readonly role: 'server' | 'client';
   /** '1.1' when the connection was opened by an HTTP/1.1 Upgrade, '2' when it runs on an HTTP/2 stream (RFC 8441). */
   readonly httpVersion: '1.1' | '2';
@@ -131,6 +145,7 @@ export class WebSocket
     this.extensions = init.extensions;
     this.url = init.url;
     this.httpVersion = init.httpVersion ?? '1.1';
+    this.handshake = init.handshake;
     this.transform = init.transform;
     const o = resolveOptions(init.options);
     this.opts = o;

@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['streams.ts', 'web/', 'reconnect/', 'pubsub/'],
   ['server.ts', 'server-h2.ts', 'client.ts', 'client-h2.ts'],
   ['index.ts'],
-  ['cli.ts'],
+  ['cli.ts', 'cli/'],
 ];
 
 function layerOf(file: string): number {

@@ -1,0 +1,135 @@
+// `rfcws serve`: an echo (or broadcast) server that logs every connection.
+import { parseArgs } from 'node:util';
+import { WebSocketServer } from '../server.js';
+import type { UpgradeRequest } from '../handshake/request.js';
+import type { WebSocket } from '../websocket.js';
+import { intOption, parse, readFileFor, UsageError } from './args.js';
+
+export const SERVE_USAGE = `Usage: rfcws serve [options]
+
+Runs a WebSocket server that echoes every message back to its sender (or, with --broadcast,
+sends it to every connected client) and logs each connection.
+
+Options:
+  --port <n>                   port to listen on (default 8080; 0 = any free port)
+  --host <addr>                address to bind (default 127.0.0.1)
+  --path <path>                accept upgrades only on this path (repeatable; default: any)
+  --tls-cert <file>            serve wss:// with this PEM certificate (chain); needs --tls-key
+  --tls-key <file>             the PEM private key of --tls-cert
+  -s, --subprotocol <name>     a subprotocol the server speaks (repeatable; the client's first
+                               offer that is listed wins)
+  --origin <origin>            allow only this Origin (repeatable); others, and requests
+                               without Origin, get 403
+  --broadcast                  send every message to every connected client (a chat room)
+  --max-payload <bytes>        largest message accepted (default 64 MiB); larger: close 1009
+  --keepalive <seconds>        ping interval; a silent peer is dropped after as long again
+                               (0 = off; default 30)
+  --no-deflate                 do not negotiate permessage-deflate (on by default)
+  --quiet                      do not log connections
+  -h, --help                   print this help
+`;
+
+function peer(ws: WebSocket | UpgradeRequest): string {
+  return `${ws.remoteAddress ?? '?'}:${ws.remotePort ?? '?'}`;
+}
+
+/** Runs the server until SIGINT/SIGTERM; resolves once it listens. */
+export async function serve(argv: string[]): Promise<void> {
+  const { values } = parse(
+    'serve',
+    () =>
+      parseArgs({
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          path: { type: 'string', multiple: true },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
+          subprotocol: { type: 'string', short: 's', multiple: true },
+          origin: { type: 'string', multiple: true },
+          broadcast: { type: 'boolean' },
+          'max-payload': { type: 'string' },
+          keepalive: { type: 'string' },
+          'no-deflate': { type: 'boolean' },
+          quiet: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    0,
+  );
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE);
+    return;
+  }
+  const port = intOption('serve', '--port', values.port, 8080, 0, 65535);
+  const keepAliveSeconds = intOption('serve', '--keepalive', values.keepalive, 30);
+  const maxPayload = values['max-payload'] === undefined ? undefined : intOption('serve', '--max-payload', values['max-payload'], 0, 1);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('serve', '--tls-cert and --tls-key go together');
+  }
+  const tls =
+    values['tls-cert'] === undefined
+      ? undefined
+      : { cert: readFileFor('--tls-cert', values['tls-cert']), key: readFileFor('--tls-key', values['tls-key']!) };
+  const broadcast = values.broadcast === true;
+  const log = values.quiet ? () => {} : (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+
+  const server = new WebSocketServer({
+    port,
+    host: values.host ?? '127.0.0.1',
+    path: values.path,
+    tls,
+    protocols: values.subprotocol,
+    allowedOrigins: values.origin,
+    maxPayload,
+    keepAliveInterval: keepAliveSeconds * 1000,
+    keepAliveTimeout: keepAliveSeconds * 1000,
+    perMessageDeflate: !values['no-deflate'],
+  });
+  server.on('connection', (ws, req) => {
+    const who = peer(ws);
+    const details = [
+      `path=${req.url}`,
+      req.origin === undefined ? '' : `origin=${req.origin}`,
+      ws.protocol ? `protocol=${ws.protocol}` : '',
+      ws.extensions ? `extensions="${ws.extensions}"` : '',
+    ].filter(Boolean);
+    log(`open  ${who} ${details.join(' ')}`);
+    ws.on('message', (data, isBinary) => {
+      if (!broadcast) return void ws.send(data, { binary: isBinary });
+      for (const client of server.clients) client.send(data, { binary: isBinary });
+    });
+    ws.on('error', (err) => log(`error ${who} ${(err as { code?: string }).code ?? ''} ${err.message}`));
+    ws.on('close', (code, reason, wasClean) => {
+      log(`close ${who} code=${code}${reason ? ` reason="${reason}"` : ''} clean=${wasClean}`);
+    });
+  });
+  server.on('rejected', (status, req, reason) => {
+    const where = req === undefined ? '' : ` ${peer(req)} path=${req.url}${req.origin === undefined ? '' : ` origin=${req.origin}`}`;
+    log(`refused ${status}${where}: ${reason.message}`);
+  });
+  server.on('error', (err) => log(`server error: ${err.message}`));
+
+  const address = await server.listen();
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'wss' : 'ws'}://${host}:${address.port}${values.path?.[0] ?? '/'}`;
+  const hints = [
+    tls ? ` --ca ${values['tls-cert']}` : '',
+    values.origin?.[0] === undefined ? '' : ` -o ${values.origin[0]}`,
+    values.subprotocol?.[0] === undefined ? '' : ` -s ${values.subprotocol[0]}`,
+  ].join('');
+  console.log(`${broadcast ? 'Broadcast' : 'Echo'} server listening on ${url}`);
+  console.log(`Try it: node dist/lib/cli.js connect ${url}${hints}   (or: npx rfcws connect ${url}${hints})`);
+  const stop = (): void => {
+    console.log('Shutting down: closing every connection with 1001 Going Away');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
