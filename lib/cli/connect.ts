@@ -32,6 +32,9 @@ Options:
   --key <file>                 the PEM private key of --cert
   --insecure                   do not verify the server's TLS certificate (wss://)
   --handshake-timeout <ms>     give up if there is no upgrade response by then (default 10000)
+  --http2                      WebSocket over HTTP/2 (RFC 8441); fails if the server does not offer it
+  --http <1.1|2|auto>          HTTP version of the handshake (default 1.1); auto uses HTTP/2 where the
+                               server offers it (wss://: ALPN h2 and the extended CONNECT setting)
   --max-payload <bytes>        largest message accepted (default 64 MiB)
   --no-deflate                 do not offer permessage-deflate (offered by default)
   --binary-out                 write each message's raw bytes to stdout, nothing added
@@ -75,6 +78,8 @@ export async function connectCommand(argv: string[]): Promise<void> {
           key: { type: 'string' },
           insecure: { type: 'boolean' },
           'handshake-timeout': { type: 'string' },
+          http2: { type: 'boolean' },
+          http: { type: 'string' },
           'max-payload': { type: 'string' },
           'no-deflate': { type: 'boolean' },
           'binary-out': { type: 'boolean' },
@@ -99,6 +104,9 @@ export async function connectCommand(argv: string[]): Promise<void> {
   const waitMs = values.wait === undefined ? undefined : intOption('connect', '--wait', values.wait, 0);
   const handshakeTimeout = intOption('connect', '--handshake-timeout', values['handshake-timeout'], 10_000, 1);
   const maxPayload = values['max-payload'] === undefined ? undefined : intOption('connect', '--max-payload', values['max-payload'], 0, 1);
+  if (values.http2 && values.http !== undefined) throw new UsageError('connect', '--http2 and --http are one choice: pass one of them');
+  const http = values.http2 ? '2' : (values.http ?? '1.1');
+  if (http !== '1.1' && http !== '2' && http !== 'auto') throw new UsageError('connect', `--http takes 1.1, 2 or auto (got "${http}")`);
 
   const tls: NonNullable<ClientOptions['tls']> = {};
   if (values.ca !== undefined) tls.ca = readFileFor('--ca', values.ca);
@@ -127,6 +135,7 @@ export async function connectCommand(argv: string[]): Promise<void> {
       handshakeTimeout,
       maxPayload,
       tls,
+      http,
     });
   } catch (err) {
     prompt?.close();
@@ -142,12 +151,12 @@ export async function connectCommand(argv: string[]): Promise<void> {
 
   if (values['show-headers'] && ws.handshake) {
     const { status, statusText, rawHeaders } = ws.handshake;
-    let head = `HTTP/1.1 ${status} ${statusText}\n`;
+    let head = ws.httpVersion === '2' ? `HTTP/2 ${status}\n` : `HTTP/1.1 ${status} ${statusText}\n`;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\n`;
     process.stderr.write(`${head}\n`);
   }
   const negotiated = `${ws.protocol ? ` (subprotocol ${ws.protocol})` : ''}${ws.extensions ? ` (extensions ${ws.extensions})` : ''}`;
-  info(`connected to ${url}${negotiated}${interactive ? '; type /help for commands, Ctrl-D or Ctrl-C to close' : ''}`);
+  info(`connected to ${url}${ws.httpVersion === '2' ? ' over HTTP/2' : ''}${negotiated}${interactive ? '; type /help for commands, Ctrl-D or Ctrl-C to close' : ''}`);
 
   // Received messages: marked and coloured on a terminal, one per line (or raw bytes) elsewhere.
   const binaryOut = values['binary-out'] === true;

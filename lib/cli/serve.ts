@@ -14,8 +14,11 @@ Options:
   --port <n>                   port to listen on (default 8080; 0 = any free port)
   --host <addr>                address to bind (default 127.0.0.1)
   --path <path>                accept upgrades only on this path (repeatable; default: any)
-  --tls-cert <file>            serve wss:// with this PEM certificate (chain); needs --tls-key
+  --tls-cert <file>            serve wss:// with this PEM certificate (chain); needs --tls-key.
+                               HTTP/2 (RFC 8441, ALPN h2) and HTTP/1.1 on the same port
   --tls-key <file>             the PEM private key of --tls-cert
+  --h2c                        without TLS: also serve cleartext HTTP/2 (prior knowledge) beside
+                               HTTP/1.1 on the same port
   -s, --subprotocol <name>     a subprotocol the server speaks (repeatable; the client's first
                                offer that is listed wins)
   --origin <origin>            allow only this Origin (repeatable); others, and requests
@@ -48,6 +51,7 @@ export async function serve(argv: string[]): Promise<void> {
           path: { type: 'string', multiple: true },
           'tls-cert': { type: 'string' },
           'tls-key': { type: 'string' },
+          h2c: { type: 'boolean' },
           subprotocol: { type: 'string', short: 's', multiple: true },
           origin: { type: 'string', multiple: true },
           broadcast: { type: 'boolean' },
@@ -74,6 +78,9 @@ export async function serve(argv: string[]): Promise<void> {
     values['tls-cert'] === undefined
       ? undefined
       : { cert: readFileFor('--tls-cert', values['tls-cert']), key: readFileFor('--tls-key', values['tls-key']!) };
+  if (values.h2c && tls !== undefined) {
+    throw new UsageError('serve', '--h2c is for cleartext; with --tls-cert HTTP/2 is served already (ALPN h2)');
+  }
   const broadcast = values.broadcast === true;
   const log = values.quiet ? () => {} : (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
@@ -82,6 +89,7 @@ export async function serve(argv: string[]): Promise<void> {
     host: values.host ?? '127.0.0.1',
     path: values.path,
     tls,
+    http2: tls !== undefined || values.h2c === true,
     protocols: values.subprotocol,
     allowedOrigins: values.origin,
     maxPayload,
@@ -96,6 +104,7 @@ export async function serve(argv: string[]): Promise<void> {
       req.origin === undefined ? '' : `origin=${req.origin}`,
       ws.protocol ? `protocol=${ws.protocol}` : '',
       ws.extensions ? `extensions="${ws.extensions}"` : '',
+      `http=${ws.httpVersion}`,
     ].filter(Boolean);
     log(`open  ${who} ${details.join(' ')}`);
     ws.on('message', (data, isBinary) => {
@@ -121,7 +130,8 @@ export async function serve(argv: string[]): Promise<void> {
     values.origin?.[0] === undefined ? '' : ` -o ${values.origin[0]}`,
     values.subprotocol?.[0] === undefined ? '' : ` -s ${values.subprotocol[0]}`,
   ].join('');
-  console.log(`${broadcast ? 'Broadcast' : 'Echo'} server listening on ${url}`);
+  const versions = tls !== undefined || values.h2c ? 'HTTP/2 and HTTP/1.1' : 'HTTP/1.1';
+  console.log(`${broadcast ? 'Broadcast' : 'Echo'} server listening on ${url} (${versions})`);
   console.log(`Try it: node dist/lib/cli.js connect ${url}${hints}   (or: npx rfcws connect ${url}${hints})`);
   const stop = (): void => {
     console.log('Shutting down: closing every connection with 1001 Going Away');

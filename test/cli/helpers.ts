@@ -159,7 +159,7 @@ export const OPENSSL_SKIP: string | false =
 /** Starts `rfcws serve --port 0 ...args`; resolves with its URL once it listens. */
 export async function serveCli(t: Test, args: string[]): Promise<Run & { url: string }> {
   const r = run(t, ['serve', '--port', '0', '--keepalive', '0', ...args]);
-  const [, url] = await r.waitOut(/listening on (wss?:\/\/\S+)\nTry it: .*\n/);
+  const [, url] = await r.waitOut(/listening on (wss?:\/\/\S+)[^\n]*\nTry it: .*\n/);
   return { ...r, url: url! };
 }
 

@@ -72,9 +72,9 @@ t.test('-s/--subprotocol (repeatable): the server speaks these; the first offere
 t.test('each connection is logged with peer, path, origin, subprotocol and extensions', async (t) => {
   const server = await serveCli(t, ['-s', 'chat']);
   const ws = await connect(`${server.url}room?x=1`, { ...quiet, protocols: ['chat'], origin: 'https://o.test', perMessageDeflate: true });
-  await server.waitOut(/open {2}127\.0\.0\.1:\d+ path=\/room\?x=1 origin=https:\/\/o\.test protocol=chat extensions="permessage-deflate"\n/);
+  await server.waitOut(/open {2}127\.0\.0\.1:\d+ path=\/room\?x=1 origin=https:\/\/o\.test protocol=chat extensions="permessage-deflate" http=1\.1\n/);
   const plain = await connect(server.url, { ...quiet, perMessageDeflate: false });
-  await server.waitOut(/open {2}127\.0\.0\.1:\d+ path=\/\n/);
+  await server.waitOut(/open {2}127\.0\.0\.1:\d+ path=\/ http=1\.1\n/);
   ws.close(4000, 'bye');
   await server.waitOut(/close 127\.0\.0\.1:\d+ code=4000 reason="bye" clean=true/);
   plain.terminate();
