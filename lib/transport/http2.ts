@@ -120,10 +120,12 @@ export class Http2StreamTransport implements Transport {
   end(): void {
     this.flush();
     const stream = this.stream;
-    if (stream.destroyed) return;
-    // node's close() ends the writable side and sends RST_STREAM after 'finish', behind our DATA.
-    if (this.server && !stream.readableEnded) stream.close(h2constants.NGHTTP2_NO_ERROR);
-    else if (!stream.writableEnded) stream.end();
+    if (stream.destroyed || stream.writableEnded) return;
+    if (!this.server) return void stream.end();
+    // 'finish': our last DATA and END_STREAM have been handed to nghttp2, so the reset goes out behind them.
+    stream.end(() => {
+      if (!stream.closed && !stream.destroyed && !stream.readableEnded) stream.close(h2constants.NGHTTP2_NO_ERROR);
+    });
   }
 
   destroy(): void {
