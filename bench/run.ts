@@ -4,7 +4,8 @@
  * role, idle memory per connection and permessage-deflate; writes bench/RESULTS.md
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
- * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate, --out FILE, --conns-idle N
+ * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
+ * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -441,12 +442,75 @@ async function deflate() {
     mdTable(['server', 'KiB / conn, no message', 'vs ws', 'KiB / conn after one message', 'vs ws'], memRows), ''].join('\n'));
 }
 
+// ---------------------------------------------------------------- HTTP/2
+
+/**
+ * The same 64 WebSockets over one h2c session against 64 HTTP/1.1 connections: one server child of
+ * ours (`http2: true`, cleartext, both on one port), one client child of ours (`http: '2'` or '1.1').
+ * Each run measures both, alternating which goes first; ratios are h2/h1 per run, then the median.
+ */
+async function h2Section() {
+  log('HTTP/2: 64 WebSockets on one h2c session vs 64 over HTTP/1.1');
+  const cells = [
+    { label: '16 B, 64 sockets x 32 in flight', size: 16, inflight: 32, unit: 'msgs' as const },
+    { label: '1 KiB, 64 sockets x 32 in flight', size: 1024, inflight: 32, unit: 'msgs' as const },
+    { label: '1 MiB, 64 sockets x 2 in flight', size: 1 << 20, inflight: 2, unit: 'bytes' as const },
+  ];
+  const res = new Map<string, number[]>();
+  const push = (k: string, v: number) => res.set(k, [...(res.get(k) ?? []), v]);
+  const server = startChild('h2-peer.js', { cpu: SERVER_CPU, fdLimit: FD_LIMIT, nodeArgs: ['--expose-gc'], args: ['server'] });
+  const { port } = await server.ready;
+  const IDLE = quick ? 500 : 1000;
+  for (let r = 0; r < RUNS; r++) {
+    const order: Array<'1.1' | '2'> = r % 2 === 0 ? ['2', '1.1'] : ['1.1', '2'];
+    for (const http of order) {
+      const client = startChild('h2-peer.js', { cpu: CLIENT_CPU, fdLimit: FD_LIMIT, args: ['client'] });
+      await client.ready;
+      await client.request('open', { port, http, n: 64 });
+      for (const c of cells) {
+        const x = await client.request('echo', { size: c.size, inflight: c.inflight, warmupMs: WARMUP_MS, ms: c.unit === 'bytes' ? 4 * DURATION_MS : DURATION_MS }, 120_000);
+        push(`${c.label}|${http}`, c.unit === 'msgs' ? x.msgsPerSec : x.bytesPerSec / 1e6);
+      }
+      await client.request('closeAll');
+      await sleep(300);
+      const before = await server.request('mem');
+      await client.request('open', { port, http, n: IDLE }, 300_000);
+      await sleep(200);
+      const after = await server.request('mem');
+      push(`mem|${http}`, (after.rss - before.rss) / IDLE);
+      push(`heap|${http}`, (after.heap - before.heap) / IDLE);
+      await client.request('closeAll', {}, 300_000);
+      await client.stop();
+      await sleep(1500); // the client's pooled session closes 1 s after its last WebSocket
+    }
+  }
+  await server.stop();
+  const ratio = (k: string) => {
+    const a = res.get(`${k}|2`) ?? []; const b = res.get(`${k}|1.1`) ?? [];
+    return median(a.map((x, i) => x / b[i]!));
+  };
+  const rows = cells.map((c) => [c.label + (c.unit === 'bytes' ? ' (MB/s)' : ' (msgs/s)'), fmtMed(res.get(`${c.label}|2`) ?? []), fmtMed(res.get(`${c.label}|1.1`) ?? []), fmtRatio(ratio(c.label))]);
+  rows.push([`idle memory per WebSocket, ${IDLE} open (KiB RSS)`, fmtMed((res.get('mem|2') ?? []).map((x) => x / 1024), (x) => x.toFixed(2)),
+    fmtMed((res.get('mem|1.1') ?? []).map((x) => x / 1024), (x) => x.toFixed(2)), fmtRatio(ratio('mem'))]);
+  rows.push([`idle memory per WebSocket (KiB JS heap + external)`, fmtMed((res.get('heap|2') ?? []).map((x) => x / 1024), (x) => x.toFixed(2)),
+    fmtMed((res.get('heap|1.1') ?? []).map((x) => x / 1024), (x) => x.toFixed(2)), fmtRatio(ratio('heap'))]);
+  for (const row of rows) log(`  ${row.join(' | ')}`);
+  const env = describeEnv(commandLine(import.meta.url, argv));
+  upsertSection(OUT, 'h2', ['## WebSockets over HTTP/2 (RFC 8441) vs HTTP/1.1', '', envLines(env), '',
+    'Our server (`http2: true`, cleartext: h2c and HTTP/1.1 on one port) in one process, our client in another: the same 64 ' +
+    'WebSockets opened with `http: \'2\'` (all on one pooled HTTP/2 session) or `http: \'1.1\'` (64 TCP connections). Binary echo, ' +
+    `each echo answered by the next message; ${RUNS} run(s), the order of the two alternating; ratios are h2/h1 within a run, then the median. ` +
+    `Idle memory: server RSS (and heap) delta after GC for ${IDLE} WebSockets opened after the load cells.`, '',
+    mdTable(['cell', 'HTTP/2', 'HTTP/1.1', 'h2/h1'], rows), ''].join('\n'));
+  log(`wrote section h2 of ${OUT}`);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
   log(`${env.node}, ${env.cpu}, commit ${env.commit}; peers: ${SERVER_DEFS.map((d) => d.name).join(', ')}; out ${OUT}`);
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate };
+  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }
@@ -463,8 +527,11 @@ async function main() {
       targets.map(([n, d, ok]) => [n, d, ok === null ? 'n/a' : ok ? 'met' : '**missed**'])), '');
   }
   if (notes.length) head.push('### Notes from this run', '', ...notes.map((n) => `- ${n}`), '');
-  upsertSection(OUT, 'main', [...head, ...sections].join('\n'));
-  log(`wrote ${OUT}`);
+  // `--only h2` writes its own section and leaves the suite's main section alone.
+  if (ONLY.some((n) => n !== 'h2')) {
+    upsertSection(OUT, 'main', [...head, ...sections].join('\n'));
+    log(`wrote ${OUT}`);
+  }
 }
 
 const watchdog = setTimeout(() => { console.error('bench: 40 min limit reached, giving up'); process.exit(2); }, 40 * 60_000);

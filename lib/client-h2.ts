@@ -252,7 +252,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       resolve(
         new WebSocket({
           role: 'client',
-          transport: new Http2StreamTransport(stream),
+          transport: new Http2StreamTransport(stream, 'client'),
           head: EMPTY,
           protocol: accepted.protocol,
           extensions: accepted.extensions.header,

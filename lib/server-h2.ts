@@ -176,7 +176,7 @@ export class Http2Acceptor {
     const host = this.host;
     let transform = null;
     try {
-      const request = readHttp2Upgrade(h2in, hs.req, host.policy);
+      const { request, key } = readHttp2Upgrade(h2in, hs.req, host.policy);
       const result = await negotiateUpgrade(request, host.policy, {
         afterAuthorize: () => {
           if (hs.done) throw ABANDONED;
@@ -184,14 +184,14 @@ export class Http2Acceptor {
         },
       });
       transform = result.transform;
-      const responseHeaders = http2Response(result);
+      const responseHeaders = http2Response(result, key);
       this.settle(hs);
       const stream = hs.stream;
       if (stream.destroyed || stream.closed) throw ABANDONED;
       stream.respond(responseHeaders);
       const ws = new WebSocket({
         role: 'server',
-        transport: new Http2StreamTransport(stream),
+        transport: new Http2StreamTransport(stream, 'server'),
         head: EMPTY,
         protocol: result.protocol ?? '',
         extensions: result.extensions,

@@ -13,11 +13,18 @@
  * | `:protocol` other than `websocket`                               | 501 |
  * | `:scheme`, `:path` or `:authority` missing or empty; `:scheme` not http/https; `:path` not a path | 400 |
  * | path not served                                                  | 404 |
- * | `sec-websocket-key` present (RFC 8441 §5: `:protocol` replaces the key/accept exchange) | 400 |
+ * | `sec-websocket-key` repeated or not the base64 of 16 bytes (one valid key is tolerated, see below) | 400 |
  * | `sec-websocket-version` not exactly `13`                         | 400, `sec-websocket-version: 13` |
  * | a body announced (`content-length` other than 0)                 | 400 |
  * | repeated `origin`, malformed subprotocol or extension list       | 400 |
  * | then the negotiation's own: Origin 403, `authorize`, 500         | |
+ *
+ * RFC 8441 §5 drops the key/accept exchange (`:protocol` supersedes it) but
+ * forbids neither field. undici 7 (Node's WebSocket with an HTTP/2
+ * dispatcher) sends `sec-websocket-key` over HTTP/2 anyway and fails the
+ * handshake unless the 200 carries the matching `sec-websocket-accept`
+ * (nodejs/undici#5681, closed as the server's business). So one valid key
+ * is accepted and answered; peers that follow the RFC send none and get none.
  *
  * 426 is not used: it asks for an `Upgrade` header, which HTTP/2 forbids
  * (RFC 9113 §8.2.2). nghttp2 itself resets (RST_STREAM PROTOCOL_ERROR)
@@ -32,6 +39,7 @@ import { HeaderList } from '../http/headers.js';
 import type { HeaderField } from '../http/head-parser.js';
 import { isFieldValue, isToken } from '../http/tokens.js';
 import { checkPath, readOffers, type NegotiationRequest, type NegotiationResult, type UpgradePolicy } from './negotiate.js';
+import { acceptKey, isValidKey } from './key.js';
 import { callHook } from './reject.js';
 import { targetPath, type UpgradeInput, type UpgradeRequest } from './request.js';
 
@@ -97,13 +105,19 @@ export function isWebSocketConnect(headers: IncomingHttpHeaders): boolean {
   return headers[':method'] === 'CONNECT' && typeof headers[':protocol'] === 'string' && headers[':protocol'].toLowerCase() === 'websocket';
 }
 
+/** A validated extended CONNECT: the request to negotiate and the key some clients send anyway (see the header comment). */
+export interface Http2Upgrade {
+  request: NegotiationRequest;
+  key: string | undefined;
+}
+
 /**
  * Validate an extended CONNECT and describe it for `negotiateUpgrade`.
  * `view` is `buildUpgradeRequest(input)`, built by the caller first so that
  * refusals can report it.
  * @throws UpgradeRejection with the status of the table above.
  */
-export function readHttp2Upgrade(h2: Http2Input, view: UpgradeRequest, policy: UpgradePolicy): NegotiationRequest {
+export function readHttp2Upgrade(h2: Http2Input, view: UpgradeRequest, policy: UpgradePolicy): Http2Upgrade {
   const { pseudo, input } = h2;
   const h = input.headers;
   if (pseudo.method !== 'CONNECT') {
@@ -123,8 +137,9 @@ export function readHttp2Upgrade(h2: Http2Input, view: UpgradeRequest, policy: U
   const path = pseudo.path.startsWith('/') ? targetPath(pseudo.path) : null;
   if (path === null) throw new UpgradeRejection(400, ':path must be a path (and query)');
   checkPath(path, policy);
-  if (h.all('sec-websocket-key').length > 0) {
-    throw new UpgradeRejection(400, 'Sec-WebSocket-Key is not used over HTTP/2 (RFC 8441 §5): :protocol replaces the key exchange');
+  const keys = h.all('sec-websocket-key');
+  if (keys.length > 1 || (keys.length === 1 && !isValidKey(keys[0]!))) {
+    throw new UpgradeRejection(400, 'Sec-WebSocket-Key is not needed over HTTP/2 (RFC 8441 §5); if sent, send it once, as the base64 of 16 bytes');
   }
   const versions = h.all('sec-websocket-version');
   if (versions.length !== 1 || versions[0] !== '13') {
@@ -136,7 +151,7 @@ export function readHttp2Upgrade(h2: Http2Input, view: UpgradeRequest, policy: U
     throw new UpgradeRejection(400, 'A WebSocket CONNECT cannot announce a body: its DATA frames carry WebSocket frames');
   }
   const { protocols, extensions } = readOffers(h, policy.deflate !== null);
-  return {
+  const request: NegotiationRequest = {
     target: pseudo.path,
     path,
     authority: pseudo.authority,
@@ -148,6 +163,7 @@ export function readHttp2Upgrade(h2: Http2Input, view: UpgradeRequest, policy: U
     remotePort: input.remotePort,
     view,
   };
+  return { request, key: keys[0] };
 }
 
 /**
@@ -179,12 +195,14 @@ export function http2Fields(headers: Record<string, string> | undefined, skip: R
 }
 
 /**
- * The `:status 200` header block accepting an extended CONNECT (RFC 8441 §5).
+ * The `:status 200` header block accepting an extended CONNECT (RFC 8441 §5),
+ * with `sec-websocket-accept` only for a client that sent a key.
  * @throws UpgradeRejection 500 (cause: the InvalidArgumentError) when `authorize` supplied an invalid header.
  */
-export function http2Response(result: NegotiationResult): OutgoingHttpHeaders {
+export function http2Response(result: NegotiationResult, key?: string): OutgoingHttpHeaders {
   const out = callHook(() => http2Fields(result.headers));
   out[':status'] = 200;
+  if (key !== undefined) out['sec-websocket-accept'] = acceptKey(key);
   if (result.protocol) out['sec-websocket-protocol'] = result.protocol;
   if (result.extensions) out['sec-websocket-extensions'] = result.extensions;
   return out;

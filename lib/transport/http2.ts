@@ -14,6 +14,13 @@ import type { TlsInfo, Transport, TransportListener } from './transport.js';
  *   a stream reset is the HTTP/2 analogue of a TCP reset).
  * - A peer's END_STREAM is answered with ours, as a socket without
  *   allowHalfOpen answers a FIN, so the stream closes both ways.
+ * - The server's `end()` (the closing handshake is complete: both close
+ *   frames have passed, nothing the client could still send matters) also
+ *   closes the client's half: END_STREAM, then RST_STREAM(NO_ERROR) once our
+ *   last DATA has left, which RFC 9113 §8.1 allows a server after a complete
+ *   response. Over TCP the server's FIN ends the connection for a client that
+ *   never closes; over HTTP/2 a client that never sends END_STREAM (undici 7
+ *   does not) would otherwise hold the stream until `closeTimeout`.
  * - Bytes held back by HTTP/2 flow control (the peer's stream or connection
  *   window is exhausted) stay in the stream's `writableLength` until nghttp2
  *   has sent them, so `write()` returns false at the stream's mark, and the
@@ -39,8 +46,12 @@ export class Http2StreamTransport implements Transport {
   private readingPaused = false;
   private closed = false;
 
-  constructor(stream: Http2Stream) {
+  /** `server`: the accepting side, which closes both halves of the stream in `end()` (see above). */
+  private readonly server: boolean;
+
+  constructor(stream: Http2Stream, role: 'server' | 'client') {
     this.stream = stream;
+    this.server = role === 'server';
     // The session's socket is a proxy that forbids I/O but answers reads of its properties.
     const socket = (stream.session?.socket ?? null) as Socket | null;
     this.socket = socket;
@@ -109,13 +120,20 @@ export class Http2StreamTransport implements Transport {
   end(): void {
     this.flush();
     const stream = this.stream;
-    if (!stream.writableEnded && !stream.destroyed) stream.end();
+    if (stream.destroyed || stream.writableEnded) return;
+    if (!this.server) return void stream.end();
+    // 'finish': our last DATA and END_STREAM have been handed to nghttp2, so the reset goes out behind them.
+    stream.end(() => {
+      if (!stream.closed && !stream.destroyed && !stream.readableEnded) stream.close(h2constants.NGHTTP2_NO_ERROR);
+    });
   }
 
   destroy(): void {
     const stream = this.stream;
     if (stream.destroyed) return;
-    stream.close(h2constants.NGHTTP2_CANCEL);
+    // Closed already (our NO_ERROR reset, or the peer's) but held open by unread data: drop it.
+    if (stream.closed) stream.destroy();
+    else stream.close(h2constants.NGHTTP2_CANCEL);
   }
 
   /** @internal */

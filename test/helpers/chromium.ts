@@ -91,8 +91,8 @@ export class Browser {
     ws.on('close', () => this.failAll(new Error('the DevTools connection closed')));
   }
 
-  /** Starts Chromium with `--remote-debugging-port=0` and connects to the browser endpoint it prints. */
-  static async launch(executable: string): Promise<Browser> {
+  /** Starts Chromium with `--remote-debugging-port=0` and connects to the browser endpoint it prints; `extraArgs` go before the first URL. */
+  static async launch(executable: string, extraArgs: readonly string[] = []): Promise<Browser> {
     const profile = mkdtempSync(join(tmpdir(), 'rfcws-chromium-'));
     const args = [
       '--headless',
@@ -114,6 +114,7 @@ export class Browser {
       '--disable-background-timer-throttling',
       '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows',
+      ...extraArgs,
       'about:blank',
     ];
     // Its own process group, so that teardown can end the renderers with it.

@@ -4,7 +4,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
-import { selfSignedCert } from '../helpers/tls.js';
+import { caSignedCert, selfSignedCert } from '../helpers/tls.js';
 
 export type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0];
 
@@ -13,6 +13,13 @@ let cert: { key: Buffer; cert: Buffer } | null | undefined;
 export function certificate(): { key: Buffer; cert: Buffer } | null {
   if (cert === undefined) cert = selfSignedCert();
   return cert;
+}
+
+let chain: { ca: Buffer; key: Buffer; cert: Buffer } | null | undefined;
+/** A test CA and a server certificate signed by it (openssl), for peers that verify a chain; null when openssl is missing. */
+export function caCertificate(): { ca: Buffer; key: Buffer; cert: Buffer } | null {
+  if (chain === undefined) chain = caSignedCert();
+  return chain;
 }
 
 export const NO_OPENSSL = 'openssl is not available to make a test certificate';

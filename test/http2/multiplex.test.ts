@@ -82,13 +82,16 @@ t.test('exact bytes: RFC 6455 frames inside DATA, client-masked; END_STREAM afte
   const received: Buffer[] = [];
   stream.on('data', (c: Buffer) => received.push(c));
   const ended = new Promise<void>((r) => stream.once('end', r));
+  const closed = new Promise<void>((r) => stream.once('close', r));
   stream.write(cframe({ opcode: 0x1, payload: 'hi' }));
   await until(() => Buffer.concat(received).length >= 4);
   t.same(Buffer.concat(received), Buffer.from([0x81, 0x02, 0x68, 0x69]), 'unmasked server text frame "hi"');
   stream.write(cframe({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
   await ended;
   t.same(Buffer.concat(received).subarray(4), Buffer.from([0x88, 0x02, 0x03, 0xe8]), 'close 1000 echoed, then END_STREAM');
-  stream.end();
+  // This peer never sends END_STREAM: the server closes its half too, without an error.
+  await closed;
+  t.equal(stream.rstCode, 0, 'then RST_STREAM(NO_ERROR): the closing handshake is complete');
   await until(() => server.clients.size === 0);
   t.notOk(session.closed || session.destroyed, 'the session stays open');
 });

@@ -16,7 +16,7 @@ t.test('bad CONNECT shapes: statuses and bodies, all on one session that survive
     ['CONNECT without :protocol', { ':protocol': null, ':scheme': null, ':path': null }, 400],
     ['another :protocol', { ':protocol': 'connect-udp', ':path': '/ws' }, 501],
     ['path not served', { ':path': '/other' }, 404],
-    ['sec-websocket-key', { ':path': '/ws', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, 400],
+    ['a malformed sec-websocket-key', { ':path': '/ws', 'sec-websocket-key': 'not a key' }, 400],
     ['no sec-websocket-version', { ':path': '/ws', 'sec-websocket-version': null }, 400, { 'sec-websocket-version': '13' }],
     ['sec-websocket-version 8', { ':path': '/ws', 'sec-websocket-version': '8' }, 400, { 'sec-websocket-version': '13' }],
     ['a body announced', { ':path': '/ws', 'content-length': '5' }, 400],
@@ -35,6 +35,21 @@ t.test('bad CONNECT shapes: statuses and bodies, all on one session that survive
   t.equal(okHeaders[':status'], 200, 'a good CONNECT on the same session still succeeds');
   good.close();
   t.notOk(session.destroyed, 'the session survived every refusal');
+});
+
+t.test('a sec-websocket-key sent anyway (undici does): 200 with its sec-websocket-accept; none without a key', async (t) => {
+  const { port } = await echoServer(t, { path: '/ws' });
+  const session = await rawSession(t, port);
+  const withKey = session.request(connectHeaders({ ':path': '/ws', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }), { endStream: false });
+  const [h1] = await once(withKey, 'response');
+  t.equal(h1[':status'], 200);
+  t.equal(h1['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=', 'the RFC 6455 §1.3 example key and accept');
+  const without = session.request(connectHeaders({ ':path': '/ws' }), { endStream: false });
+  const [h2] = await once(without, 'response');
+  t.equal(h2[':status'], 200);
+  t.equal(h2['sec-websocket-accept'], undefined, 'RFC 8441 §5: no key, no accept');
+  withKey.close();
+  without.close();
 });
 
 t.test('missing :scheme, :path or :authority: nghttp2 resets the stream (PROTOCOL_ERROR), the connection goes on', async (t) => {
