@@ -80,7 +80,6 @@ t.test('what each mistake says (in-process: the commands throw UsageError before
     [serve, ['--tls-key', 'k.pem'], '--tls-cert and --tls-key go together'],
     [connectCommand, [], 'missing the URL, e.g. rfcws connect ws://127.0.0.1:8080/'],
     [connectCommand, ['ws://a/', '--proxy', 'x'], 'unknown option --proxy'],
-    [connectCommand, ['ws://a/', '--http2'], 'unknown option --http2'],
     [connectCommand, ['ws://a/', '-H', 'no colon'], '--header takes "Name: value" (got "no colon")'],
     [connectCommand, ['ws://a/', '--cert', 'c.pem'], '--cert and --key go together'],
     [connectCommand, ['ws://a/', '--wait=-1'], '--wait takes a non-negative whole number (got "-1")'],
