@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Connection, type ConnectionHandler } from './protocol/connection.js';
 import { encodeClosePayload } from './protocol/close.js';
 import type { MessageTransform } from './protocol/extension.js';
-import type { Transport, TransportListener } from './transport/transport.js';
+import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
 import { Liveness, tickPeriod, type Clock, type LivenessOwner } from './timers.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
@@ -186,6 +186,11 @@ export class WebSocket
 
   get remotePort(): number | undefined {
     return this.transport.remotePort;
+  }
+
+  /** The TLS session under this connection (over HTTP/2: the session's), or null on a cleartext one. */
+  get tls(): TlsInfo | null {
+    return this.transport.tls;
   }
 
   /**

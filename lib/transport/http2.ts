@@ -1,7 +1,8 @@
 import { constants as h2constants, type Http2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { TlsInfo, Transport, TransportListener } from './transport.js';
+import { UNBOUND, type TlsInfo, type Transport, type TransportListener } from './transport.js';
+import { SocketTlsInfo } from './tls-info.js';
 
 /**
  * Binds a WebSocket connection to one HTTP/2 stream after an RFC 8441
@@ -74,7 +75,7 @@ export class Http2StreamTransport implements Transport {
 
   get tls(): TlsInfo | null {
     const socket = this.socket as TLSSocket | null;
-    return socket !== null && socket.encrypted === true ? new StreamTlsInfo(socket) : null;
+    return socket !== null && socket.encrypted === true ? new SocketTlsInfo(socket) : null;
   }
 
   write(chunks: Buffer[]): boolean {
@@ -159,25 +160,4 @@ const EMPTY = Buffer.alloc(0);
 
 function uncork(transport: Http2StreamTransport): void {
   transport.flush();
-}
-
-/** Until bind(): nothing is listening yet. */
-const UNBOUND: TransportListener = {
-  onData() {},
-  onDrain() {},
-  onTransportError() {},
-  onTransportClose() {},
-};
-
-/** Read lazily from the session's TLS socket: most connections never ask. */
-class StreamTlsInfo implements TlsInfo {
-  constructor(private readonly socket: TLSSocket) {}
-  get authorized(): boolean { return this.socket.authorized; }
-  get authorizationError(): string | undefined {
-    const e = this.socket.authorizationError as unknown;
-    return e === null || e === undefined ? undefined : String(e);
-  }
-  get alpnProtocol(): string | false { return this.socket.alpnProtocol ?? false; }
-  get protocol(): string | null { return this.socket.getProtocol(); }
-  peerCertificate(): object { return this.socket.getPeerCertificate(); }
 }

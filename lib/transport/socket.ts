@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { TlsInfo, Transport, TransportListener } from './transport.js';
+import { UNBOUND, type TlsInfo, type Transport, type TransportListener } from './transport.js';
+import { SocketTlsInfo } from './tls-info.js';
 
 /**
  * Binds a WebSocket connection to a `net.Socket` / `tls.TLSSocket` after the
@@ -161,26 +162,7 @@ function onSocketClose(this: BoundSocket): void {
   this[kTransport].closeLate();
 }
 
-/** Until bind(): nothing is listening yet. */
-const UNBOUND: TransportListener = {
-  onData() {},
-  onDrain() {},
-  onTransportError() {},
-  onTransportClose() {},
-};
 
-/** Read lazily: most connections never ask. */
-class SocketTlsInfo implements TlsInfo {
-  constructor(private readonly socket: TLSSocket) {}
-  get authorized(): boolean { return this.socket.authorized; }
-  get authorizationError(): string | undefined {
-    const e = this.socket.authorizationError as unknown;
-    return e === null || e === undefined ? undefined : String(e);
-  }
-  get alpnProtocol(): string | false { return this.socket.alpnProtocol ?? false; }
-  get protocol(): string | null { return this.socket.getProtocol(); }
-  peerCertificate(): object { return this.socket.getPeerCertificate(); }
-}
 
 function uncork(transport: SocketTransport): void {
   transport.flush();

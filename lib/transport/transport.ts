@@ -63,3 +63,11 @@ export interface Transport {
   /** TLS details, or null on a cleartext transport. */
   readonly tls: TlsInfo | null;
 }
+
+/** A listener for a transport not bound yet: nothing is listening. */
+export const UNBOUND: TransportListener = Object.freeze({
+  onData() {},
+  onDrain() {},
+  onTransportError() {},
+  onTransportClose() {},
+});
