@@ -70,9 +70,9 @@ export class Liveness {
     if (this.period !== 0) joinTicker(this, this.period, clock);
   }
 
-  /** Whether any deadline is in use (else the object is never visited). */
-  get enabled(): boolean {
-    return this.period !== 0;
+  /** The deadlines for `opts`, or null when none is in use (no object, no ticker visit). */
+  static start(owner: LivenessOwner, opts: LivenessOptions, clock?: Clock): Liveness | null {
+    return opts.keepAliveInterval > 0 || opts.idleTimeout > 0 ? new Liveness(owner, opts, clock) : null;
   }
 
   /** Stop for good (the connection closed). */

@@ -3,7 +3,7 @@ import { Connection, type ConnectionHandler } from './protocol/connection.js';
 import { encodeClosePayload } from './protocol/close.js';
 import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
-import { Liveness, tickPeriod, type Clock, type LivenessOwner } from './timers.js';
+import { Liveness, type Clock, type LivenessOwner } from './timers.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
@@ -162,8 +162,7 @@ export class WebSocket
     this.transport = init.transport;
     this.transport.bind(this);
     if (init.head.length > 0) this.conn.receive(init.head);
-    const keepAlive = o.keepAliveInterval > 0;
-    this.liveness = tickPeriod(keepAlive ? o.keepAliveInterval : 0, o.idleTimeout) === 0 ? null : new Liveness(this, o, init.clock);
+    this.liveness = Liveness.start(this, o, init.clock);
     setImmediate(() => {
       if (this.state === OPEN) this.emit('open');
       this.release(PAUSE_STARTUP);

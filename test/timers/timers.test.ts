@@ -95,3 +95,13 @@ t.test('a WebSocket on a manual clock: keepalive pings on the wire, a silent pee
   t.same([code, wasClean], [1006, false]);
   t.match(reason, /keepalive timeout/);
 });
+
+t.test('Liveness.start: no object and no ticker when keepalive and idle timeout are both off', async (t) => {
+  const clock = new ManualClock();
+  t.equal(Liveness.start(owner().o, { keepAliveInterval: 0, keepAliveTimeout: 0, idleTimeout: 0 }, clock), null);
+  t.equal(clock.active, 0);
+  const l = Liveness.start(owner().o, { keepAliveInterval: 0, keepAliveTimeout: 0, idleTimeout: 500 }, clock);
+  t.type(l, Liveness);
+  t.equal(clock.active, 1);
+  l!.stop();
+});
