@@ -17,8 +17,9 @@ const LAYERS: string[][] = [
   ['transport/'],
   ['options.ts', 'timers.ts', 'iterator.ts'],
   ['websocket.ts'],
-  ['streams.ts', 'web/', 'reconnect/', 'pubsub/'],
+  ['streams.ts', 'pubsub/', 'resume/'],
   ['server.ts', 'server-h2.ts', 'client.ts', 'client-h2.ts'],
+  ['web/', 'reconnect/'],
   ['index.ts'],
   ['cli.ts', 'cli/'],
 ];
