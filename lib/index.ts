@@ -17,6 +17,7 @@ export type { WebSocketServerEvents, ServerOptions, UpgradeRequest, AuthorizeRes
 export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } from './http/limits.js';
 export type { HeadLimits } from './http/limits.js';
 export { connect } from './client.js';
+export { parseRetryAfter } from './protocol/retry-after.js';
 export { H2_SESSION_IDLE } from './client-h2.js';
 export { DEFAULT_MAX_CONCURRENT_STREAMS } from './server-h2.js';
 export type { ClientOptions } from './client.js';

@@ -4,6 +4,7 @@ export * from './extension.js';
 export * from './mask.js';
 export * from './utf8.js';
 export * from './close.js';
+export * from './retry-after.js';
 export * from './frame-writer.js';
 export * from './frame-reader.js';
 export * from './message-assembler.js';
