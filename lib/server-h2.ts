@@ -16,6 +16,8 @@ import { REJECT_LINGER, type HeadLimits } from './http/limits.js';
 import type { ResolvedOptions } from './options.js';
 import { Http2StreamTransport } from './transport/http2.js';
 import { WebSocket } from './websocket.js';
+import type { SessionTerms } from './handshake/session-terms.js';
+import type { Clock } from './timers.js';
 
 /** Default cap on concurrent WebSocket streams per HTTP/2 session (RFC 9113 §6.5.2 recommends advertising at least 100). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -32,8 +34,11 @@ export interface Http2Host {
   readonly maxConcurrentStreams: number;
   readonly limits: HeadLimits;
   readonly stopping: boolean;
-  /** Emit 'connection' for an accepted WebSocket. */
-  announce(ws: WebSocket, req: UpgradeRequest, data: unknown): void;
+  readonly clock: Clock | undefined;
+  /** The 503 for a handshake over the server's `maxPendingHandshakes`, or null. */
+  handshakeLimit(): UpgradeRejection | null;
+  /** Emit 'connection' for an accepted WebSocket (after applying `authorize`'s terms). */
+  announce(ws: WebSocket, req: UpgradeRequest, data: unknown, terms?: SessionTerms): void;
   /** Emit 'rejected'. */
   rejected(status: number, req: UpgradeRequest | undefined, rejection: UpgradeRejection): void;
 }
@@ -148,6 +153,8 @@ export class Http2Acceptor {
     const hs: StreamHandshake = { stream, req, timer: null, done: false };
     stream.on('error', noop);
     if (this.host.stopping) return this.reject(hs, new UpgradeRejection(503, 'The server is shutting down'));
+    const full = this.host.handshakeLimit();
+    if (full !== null) return this.reject(hs, full);
     if (session !== undefined) {
       const count = this.counts.get(session) ?? 0;
       if (count >= this.host.maxConcurrentStreams) {
@@ -199,10 +206,11 @@ export class Http2Acceptor {
         options: host.wsOptions,
         registry: host.clients,
         httpVersion: '2',
+        clock: host.clock,
       });
       transform = null;
       host.clients.add(ws);
-      host.announce(ws, hs.req, result.data);
+      host.announce(ws, hs.req, result.data, result.terms);
     } catch (err) {
       transform?.dispose();
       if (err === ABANDONED || hs.done) return;
@@ -239,6 +247,16 @@ export class Http2Acceptor {
     if (hs.timer !== null) clearTimeout(hs.timer);
     hs.timer = null;
     this.pending.delete(hs);
+  }
+
+  /** Streams between their CONNECT and the answer (for the server's `maxPendingHandshakes`). */
+  get pendingHandshakes(): number {
+    return this.pending.size;
+  }
+
+  /** Draining: GOAWAY on our own sessions; their open streams go on, no new ones start. An application's sessions are left to it. */
+  goaway(): void {
+    for (const session of this.sessions) if (!session.closed && !session.destroyed) session.close();
   }
 
   /** Shutdown, first step: detach from an application's server and drop handshakes in progress. */

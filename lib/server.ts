@@ -20,8 +20,14 @@ import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './o
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
+import type { SessionTerms } from './handshake/session-terms.js';
+import type { Clock } from './timers.js';
+import { applyTerms } from './session.js';
+import { resolveClose, resolveDrain, runDrain, type DrainOptions, type ServerCloseOptions } from './shutdown.js';
+import { DEFAULT_MAX_PENDING_HANDSHAKES, tooManyHandshakes } from './handshake/pending-limit.js';
 
 export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
+export type { DrainOptions, ServerCloseOptions };
 
 /** Options of {@link WebSocketServer}; the {@link WebSocketOptions} apply to every accepted connection. */
 export interface ServerOptions extends WebSocketOptions {
@@ -64,6 +70,14 @@ export interface ServerOptions extends WebSocketOptions {
   maxHeaderLineLength?: number;
   /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
   handshakeTimeout?: number;
+  /**
+   * Most handshakes in flight at once (HTTP/1.1 sockets between accept and
+   * 101, HTTP/2 streams between CONNECT and 200); more are refused with 503
+   * at once. Default 1024.
+   */
+  maxPendingHandshakes?: number;
+  /** The clock of connection deadlines, session expiry and drain batches (tests pass a manual one). Default: the process clock. */
+  clock?: Clock;
 }
 
 /** The events of a {@link WebSocketServer} and their arguments. */
@@ -134,6 +148,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private stopping = false;
   /** RFC 8441 streams: standalone with `http2`, or attached to an http2 server; null otherwise. */
   private h2: Http2Acceptor | null = null;
+  private readonly maxPendingHandshakes: number;
+  /** HTTP/1.1 handshakes not yet settled (accepted, refused or dropped). */
+  private inFlight = 0;
+  private draining: Promise<void> | null = null;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -143,6 +161,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
     this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
+    this.maxPendingHandshakes =
+      options.maxPendingHandshakes === undefined ? DEFAULT_MAX_PENDING_HANDSHAKES : positiveInteger('maxPendingHandshakes', options.maxPendingHandshakes);
     const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
     if (options.http2 === true || attachedH2) this.h2 = this.createHttp2Acceptor();
     this.httpServer = (options.server ?? null) as HttpServer | null;
@@ -167,10 +187,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       handshakeTimeout: this.handshakeTimeout,
       maxConcurrentStreams: max === undefined ? DEFAULT_MAX_CONCURRENT_STREAMS : positiveInteger('maxConcurrentStreams', max),
       limits: this.limits,
+      clock: this.options.clock,
       get stopping() {
         return server.stopping;
       },
-      announce: (ws, req, data) => this.announce(ws, req, data),
+      handshakeLimit: () => this.handshakeLimit(),
+      announce: (ws, req, data, terms) => this.announce(ws, req, data, terms),
       rejected: (status, req, rejection) => this.emit('rejected', status, req, rejection),
     });
   }
@@ -252,6 +274,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this.emit('rejected', rejection.status, buildUpgradeRequest(input), rejection);
       return;
     }
+    const full = this.handshakeLimit();
+    if (full !== null) {
+      writeRejection(socket, full);
+      this.emit('rejected', full.status, buildUpgradeRequest(input), full);
+      return;
+    }
     const hs = this.begin(socket);
     hs.headComplete = true;
     socket.pause();
@@ -301,17 +329,55 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * Stop accepting, send 1001 Going Away to every client, wait up to
    * `timeoutMs` (default 5000) for their closing handshakes, then terminate the
    * rest. Handshakes in progress are dropped. Resolves once everything is closed;
-   * later calls return the same promise.
+   * later calls return the same promise. With options, `code`, `reason` and
+   * `retryAfter` choose the close frame (e.g. `{ code: 1013, retryAfter: 30 }`
+   * sends 1013 'retry-after=30'); see {@link ServerCloseOptions}. Throws
+   * InvalidArgumentError on a code or reason `ws.close()` would refuse.
    */
-  close(timeoutMs = 5000): Promise<void> {
+  close(options: number | ServerCloseOptions = 5000): Promise<void> {
     if (this.closing === null) {
+      const how = resolveClose(options);
       this.stopping = true;
-      this.closing = this.shutdown(timeoutMs);
+      this.closing = this.shutdown(how.timeout, how.code, how.reason);
     }
     return this.closing;
   }
 
-  private async shutdown(timeoutMs: number): Promise<void> {
+  /**
+   * Drain for a deploy: stop accepting (the standalone listener closes, so
+   * new connections go to other servers on the port; upgrades still reaching
+   * this server get 503; our HTTP/2 sessions get GOAWAY), then close the open
+   * connections with `code` (default 1012) in evenly spaced batches over
+   * `over` ms, so that their clients reconnect gradually. Connections that do
+   * not answer are terminated after `closeTimeout`. Resolves once all are
+   * gone and the server is closed (`close` emitted). `close()` during a drain
+   * closes the rest at once. Throws InvalidArgumentError on bad options.
+   */
+  drain(options: DrainOptions): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.draining === null) {
+      const how = resolveDrain(options);
+      this.stopping = true;
+      this.draining = this.runDrain(how.over, how.code, how.reason);
+    }
+    return this.draining;
+  }
+
+  private async runDrain(over: number, code: number, reason: string): Promise<void> {
+    const listener = this.listener;
+    if (listener !== null && listener.listening) listener.close();
+    this.h2?.goaway();
+    const clients = [...this.clients];
+    const closed = Promise.all(clients.map(closeEvent));
+    const cancel = runDrain(clients, over, (ws) => {
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+    }, this.options.clock);
+    await closed;
+    cancel();
+    await this.close({ code, reason, timeout: 0 });
+  }
+
+  private async shutdown(timeoutMs: number, code = 1001, reason = 'Server shutting down'): Promise<void> {
     if (this.httpServer !== null && this.onHttpUpgrade !== null) this.httpServer.off('upgrade', this.onHttpUpgrade);
     const listener = this.listener;
     const listenerClosed =
@@ -322,7 +388,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const closed = Promise.all(clients.map(closeEvent));
     for (const ws of clients) {
       try {
-        ws.close(1001, 'Server shutting down');
+        ws.close(code, reason);
       } catch {
         // Already closing: its 'close' event comes anyway.
       }
@@ -340,6 +406,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private onSocket(socket: net.Socket): void {
     if (this.stopping) {
       socket.destroy();
+      return;
+    }
+    const full = this.handshakeLimit();
+    if (full !== null) {
+      writeRejection(socket, full);
+      this.emit('rejected', full.status, undefined, full);
       return;
     }
     const hs = this.begin(socket);
@@ -371,6 +443,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     };
     socket.on('error', hs.onError);
     socket.once('close', hs.onClose);
+    this.inFlight++;
     // wss: the TLS handshake already used part of the deadline, which runs from accept to 101.
     let deadline = this.handshakeTimeout;
     const acceptedAt = this.tlsAccepted.get(peerKey(socket));
@@ -423,10 +496,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         transform,
         options: this.wsOptions,
         registry: this.clients,
+        clock: this.options.clock,
       });
       transform = null;
       this.clients.add(ws);
-      this.announce(ws, req, data);
+      this.announce(ws, req, data, result.terms);
     } catch (err) {
       transform?.dispose();
       if (hs.done) return;
@@ -440,7 +514,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * exception goes to the server's 'error' listeners, or, with none, is thrown
    * as an uncaught exception the way an EventEmitter listener's would be.
    */
-  private announce(ws: WebSocket, req: UpgradeRequest, data: unknown): void {
+  private announce(ws: WebSocket, req: UpgradeRequest, data: unknown, terms?: SessionTerms): void {
+    const closed = applyTerms(ws, terms);
+    if (closed !== null) {
+      this.emit('rejected', closed.status, req, closed);
+      return;
+    }
     try {
       this.emit('connection', ws, req, data);
     } catch (err) {
@@ -448,6 +527,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err), { cause: err }));
       else process.nextTick(() => { throw err; });
     }
+  }
+
+  /** The 503 for a handshake over `maxPendingHandshakes`, or null while there is room. */
+  private handshakeLimit(): UpgradeRejection | null {
+    const n = this.inFlight + (this.h2?.pendingHandshakes ?? 0);
+    return n >= this.maxPendingHandshakes ? tooManyHandshakes(this.maxPendingHandshakes) : null;
   }
 
   private reject(hs: Handshake, rejection: UpgradeRejection): void {
@@ -464,6 +549,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   private settle(hs: Handshake): void {
+    if (!hs.done) this.inFlight--;
     hs.done = true;
     if (hs.timer !== null) clearTimeout(hs.timer);
     hs.timer = null;

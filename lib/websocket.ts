@@ -4,6 +4,7 @@ import { encodeClosePayload } from './protocol/close.js';
 import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
+import { checkExpiry, Expiry } from './expiry.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
@@ -136,6 +137,9 @@ export class WebSocket
   private closeEmitted = false;
   private readonly registry: Set<WebSocket> | null;
   private iterator: MessageIterator | null = null;
+  /** Session expiry (`expireAt`); created on first use. */
+  private expiry: Expiry | null = null;
+  private readonly clock: Clock | undefined;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
   constructor(init: WebSocketInit) {
@@ -162,6 +166,7 @@ export class WebSocket
     this.transport = init.transport;
     this.transport.bind(this);
     if (init.head.length > 0) this.conn.receive(init.head);
+    this.clock = init.clock;
     this.liveness = Liveness.start(this, o, init.clock);
     setImmediate(() => {
       if (this.state === OPEN) this.emit('open');
@@ -262,6 +267,26 @@ export class WebSocket
     this.conn.close(code, reason);
     this.state = CLOSING;
     this.startCloseTimer(this.opts.closeTimeout);
+  }
+
+  /**
+   * Close this connection at `at` (a Date or epoch milliseconds) with `code`
+   * (default 4001) and `reason` (default 'session expired'), e.g. when the
+   * user's session ends; a time already past closes it now. One deadline per
+   * connection: a later call replaces it, `expireAt(null)` cancels it. Throws
+   * InvalidArgumentError on an invalid time, or a code or reason `close()`
+   * would refuse. A no-op once closing.
+   */
+  expireAt(at: Date | number | null, code?: number, reason?: string): void {
+    if (at === null) return this.expiry?.clear();
+    if (this.state !== OPEN) {
+      checkExpiry(at, code, reason);
+      return;
+    }
+    this.expiry ??= new Expiry((c, r) => {
+      if (this.state === OPEN) this.close(c, r);
+    }, this.clock);
+    this.expiry.set(at, code, reason);
   }
 
   /** Stop reading from the peer: no `message` events, TCP pushes back on the sender. */
@@ -382,6 +407,7 @@ export class WebSocket
     this.state = CLOSED;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.liveness?.stop();
+    this.expiry?.clear();
     this.registry?.delete(this);
     this.conn.destroy();
     let code: number;

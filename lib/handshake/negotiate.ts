@@ -48,6 +48,7 @@ import { runAuthorize, type Authorizer } from './authorize.js';
 import { deflateOptions, negotiateServerExtensions } from './extensions.js';
 import { originAllowed, type OriginPolicy } from './origin.js';
 import { callHook } from './reject.js';
+import type { SessionTerms } from './session-terms.js';
 import type { UpgradeRequest } from './request.js';
 import { selectProtocol, type ProtocolPolicy } from './subprotocol.js';
 
@@ -124,6 +125,8 @@ export interface NegotiationResult {
   headers: Record<string, string> | undefined;
   /** `data` from `authorize`, for the 'connection' event. */
   data: unknown;
+  /** Expiry or accept-then-close from `authorize`. */
+  terms?: SessionTerms;
 }
 
 /** Points where the caller may stop a negotiation in progress. */
@@ -156,7 +159,7 @@ export async function negotiateUpgrade(
   hooks.afterAuthorize?.();
   const protocol = callHook(() => selectProtocol(policy.protocols, request.protocols, view));
   const negotiated = negotiateServerExtensions(request.extensions, policy.deflate, policy.maxPayload);
-  return { protocol, extensions: negotiated.header, transform: negotiated.transform, headers: auth.headers, data: auth.data };
+  return { protocol, extensions: negotiated.header, transform: negotiated.transform, headers: auth.headers, data: auth.data, terms: auth.terms };
 }
 
 /**
