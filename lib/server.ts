@@ -73,7 +73,7 @@ export interface ServerOptions extends WebSocketOptions {
   /**
    * Most handshakes in flight at once (HTTP/1.1 sockets between accept and
    * 101, HTTP/2 streams between CONNECT and 200); more are refused with 503
-   * at once. Default 1024.
+   * at once. Default 4096.
    */
   maxPendingHandshakes?: number;
   /** The clock of connection deadlines, session expiry and drain batches (tests pass a manual one). Default: the process clock. */

@@ -6,8 +6,8 @@
  */
 import { UpgradeRejection } from '../errors.js';
 
-/** Default `maxPendingHandshakes`: with the 10 s handshake deadline, room for ~100 new handshakes a second that each take the full deadline. */
-export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
+/** Default `maxPendingHandshakes`: with the 10 s handshake deadline, room for ~400 new handshakes a second that each take the full deadline. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 4096;
 
 /** The refusal past the cap: 503 with `Retry-After: 1` (the crowd times out within the handshake deadline). */
 export function tooManyHandshakes(limit: number): UpgradeRejection {
