@@ -84,7 +84,7 @@ export interface ServerOptions extends WebSocketOptions {
 export interface WebSocketServerEvents {
   /** An upgrade succeeded: the open connection, the request as `authorize` saw it, and `authorize`'s `data`. */
   connection: [ws: WebSocket, req: UpgradeRequest, data: unknown];
-  /** An upgrade was refused with `status`; `reason.cause` holds a hook's exception for 500s. */
+  /** An upgrade was refused with `status`; `reason.cause` holds a hook's exception for 500s. Status 101: accepted, then closed at once (accept-then-close, or an `expiresAt` already past). */
   rejected: [status: number, req: UpgradeRequest | undefined, reason: UpgradeRejection];
   listening: [];
   /** Listen-socket errors after `listen()` resolved, and exceptions from 'connection' listeners. */
