@@ -93,7 +93,10 @@ export interface ClientOptions extends WebSocketOptions, ProxyOptions, RedirectO
  * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH, ERR_WS_H2_NOT_SUPPORTED
  * (`http: '2'` and the server does not speak HTTP/2 or does not enable
  * RFC 8441 in its SETTINGS). Over HTTP/2 a refusal is ERR_WS_UPGRADE_STATUS
- * as well, with the response's `:status`, headers and body.
+ * as well, with the response's `:status`, headers and body. A 3xx carries
+ * `location`; with `followRedirects`, ERR_WS_TOO_MANY_REDIRECTS and
+ * ERR_WS_INVALID_REDIRECT. Through a proxy, its failures are the
+ * ERR_WS_PROXY_* codes of PROXY_ERROR_CODES (lib/errors.ts).
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
   const resolved = resolveOptions(options);
