@@ -31,11 +31,7 @@ export async function openVia(
 ): Promise<net.Socket | null> {
   let stream: Duplex;
   if (createConnection !== undefined) {
-    try {
-      stream = await createConnection(plan.url, { host: plan.host, port: plan.port, secure: plan.secure });
-    } catch (err) {
-      throw new HandshakeError('ERR_WS_CONNECT', `createConnection failed for ${plan.url.href}: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
-    }
+    stream = await supplied(createConnection, plan, timeout);
     if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function' || typeof stream.on !== 'function') {
       throw new HandshakeError('ERR_WS_CONNECT', `createConnection must return a Duplex stream (or a promise of one) for ${plan.url.href}`);
     }
@@ -48,4 +44,26 @@ export async function openVia(
   }
   // host: what the certificate is checked against when there is no SNI name (an IP address).
   return tls.connect({ ...tlsOptions, socket: stream, host: plan.host, servername: tlsOptions?.servername ?? plan.servername });
+}
+
+/** The application's stream, within `timeout` ms (one that comes later is destroyed). */
+async function supplied(createConnection: CreateConnection, plan: ClientRequestPlan, timeout: number): Promise<Duplex> {
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `createConnection gave no stream for ${plan.url.href} within ${timeout} ms`));
+    }, timeout);
+  });
+  const made = (async () => createConnection(plan.url, { host: plan.host, port: plan.port, secure: plan.secure }))();
+  made.then((s) => { if (late) s?.destroy?.(); }, () => {});
+  try {
+    return await Promise.race([made, expired]);
+  } catch (err) {
+    if (err instanceof HandshakeError) throw err;
+    throw new HandshakeError('ERR_WS_CONNECT', `createConnection failed for ${plan.url.href}: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
 }

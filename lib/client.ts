@@ -113,7 +113,11 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   // One attempt per redirect hop (lib/client-redirect.ts); each hop has the whole handshakeTimeout.
   return followRedirects(parseWebSocketUrl(url), options, async (target, headers, crossed) => {
     const plan = planClientRequest(target, { protocols: options.protocols, headers, origin: options.origin, deflate });
-    if (options.session !== undefined) return openOnSession(options.session, plan, resolved, Date.now() + timeout);
+    if (options.session !== undefined) {
+      // The session is bound to the origin it was opened for.
+      if (crossed) throw new HandshakeError('ERR_WS_INVALID_REDIRECT', `Cannot follow a redirect to another origin (${target.href}) on the given HTTP/2 session`);
+      return openOnSession(options.session, plan, resolved, Date.now() + timeout);
+    }
     const route = options.createConnection === undefined ? resolveProxy(plan.url, options, process.env, crossed) : null;
     if (mode === '1.1' || (mode === 'auto' && !plan.secure)) {
       if (route === null && options.createConnection === undefined) return dial(plan, options, resolved, limits, timeout);

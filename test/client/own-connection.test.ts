@@ -187,3 +187,23 @@ t.test('session misuse, and a session whose server does not enable RFC 8441', as
   await once(other, 'close');
   t.equal((await failure(connect(url, { ...base, http: '2', session: other }))).code, 'ERR_WS_CONNECT', 'a closed session');
 });
+
+t.test('a createConnection that never delivers is bounded by handshakeTimeout; a late stream is destroyed', async (t) => {
+  const { port, url } = await echoServer(t);
+  let late: net.Socket | undefined;
+  let deliver!: () => void;
+  const delivered = new Promise<void>((r) => (deliver = r));
+  const err = await failure(connect(url, {
+    ...base,
+    handshakeTimeout: 200,
+    createConnection: () => new Promise<net.Socket>((resolve) => {
+      void delivered.then(() => resolve((late = net.connect({ host: '127.0.0.1', port }))));
+    }),
+  }));
+  t.equal(err.code, 'ERR_WS_HANDSHAKE_TIMEOUT');
+  t.match(err.message, /createConnection gave no stream/);
+  deliver();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  t.equal(late?.destroyed, true, 'the stream that came too late was destroyed');
+});
