@@ -195,3 +195,23 @@ t.test('a duck-typed asynchronous jar (tough-cookie shape)', async (t) => {
   t.same(calls, [`get ${b.url}`, `set bad=1 ${b.url}`, `set ok=2 ${b.url}`], 'a cookie the jar rejects does not fail the connection');
   await t.rejects(connect(b.url, { ...base, cookies: {} as never }), { code: 'ERR_WS_INVALID_ARGUMENT' });
 });
+
+t.test('over HTTP/2: a 3xx to the extended CONNECT is followed, its Set-Cookie fields stored', async (t) => {
+  const { echoServer } = await import('../http2/helpers.js');
+  const http2 = await import('node:http2');
+  const target = await echoServer(t);
+  const mover = http2.createServer({ settings: { enableConnectProtocol: true } });
+  mover.on('stream', (stream) => stream.respond({ ':status': 307, location: `${target.url}moved`, 'set-cookie': ['a=1', 'b=2'] }, { endStream: true }));
+  await new Promise<void>((r) => mover.listen(0, '127.0.0.1', r));
+  t.teardown(() => mover.close());
+  const port = (mover.address() as import('node:net').AddressInfo).port;
+  const jar = new CookieJar();
+  const ws = await connect(`ws://127.0.0.1:${port}/`, { ...base, http: '2', followRedirects: true, cookies: jar });
+  t.equal(ws.httpVersion, '2');
+  t.equal(ws.url, `${target.url}moved`);
+  t.equal(jar.getCookieString(target.url), 'a=1; b=2');
+  ws.close();
+  const err = await failure(connect(`ws://127.0.0.1:${port}/`, { ...base, http: '2' }));
+  t.equal(err.status, 307);
+  t.equal(err.location, `${target.url}moved`);
+});
