@@ -34,12 +34,18 @@ export interface PooledSession {
   readonly session: http2.ClientHttp2Session;
   streams: number;
   idle: NodeJS.Timeout | null;
+  /** The application's session (connect()'s `session`): never pooled, ref'd, unref'd or closed here. */
+  external?: boolean;
 }
 
 export interface Http2DialOptions {
   tls?: tls.ConnectionOptions;
   /** '2' offers only h2 in ALPN; 'auto' offers h2 and http/1.1. */
   mode: '2' | 'auto';
+  /** Opens a tunnel to the server through a proxy (lib/client-proxy.ts) instead of dialing it. */
+  tunnel?: () => Promise<net.Socket>;
+  /** Identifies the tunnel's proxy and its CONNECT fields, for the pool key: sessions through different proxies are not shared. */
+  via?: string;
 }
 
 const pool = new Map<string, PooledSession>();
@@ -81,7 +87,7 @@ function poolKey(plan: ClientRequestPlan, tlsOptions: tls.ConnectionOptions | un
  * the attempt (the caller's handshake deadline).
  */
 export function acquireSession(plan: ClientRequestPlan, options: Http2DialOptions): Promise<SessionOutcome> {
-  const key = poolKey(plan, options.tls);
+  const key = options.via === undefined ? poolKey(plan, options.tls) : `${poolKey(plan, options.tls)}|via=${options.via}`;
   const entry = pool.get(key);
   if (entry !== undefined && !entry.session.closed && !entry.session.destroyed) return Promise.resolve({ kind: 'h2', entry });
   const pending = pendingSessions.get(key);
@@ -96,32 +102,42 @@ export function acquireSession(plan: ClientRequestPlan, options: Http2DialOption
 
 function openSession(key: string, plan: ClientRequestPlan, options: Http2DialOptions): Promise<SessionOutcome> {
   return new Promise((resolve, reject) => {
-    const socket: net.Socket = plan.secure
-      ? tls.connect({
+    const alpn = options.mode === '2' ? ['h2'] : ['h2', 'http/1.1'];
+    const tlsOver = (socket?: net.Socket): tls.TLSSocket =>
+      tls.connect({
         ...options.tls,
+        ...(socket === undefined ? { port: plan.port } : { socket }),
         host: plan.host,
-        port: plan.port,
         servername: options.tls?.servername ?? plan.servername,
-        ALPNProtocols: options.mode === '2' ? ['h2'] : ['h2', 'http/1.1'],
-      })
-      : net.connect({ host: plan.host, port: plan.port });
-    const onSocketError = (err: Error): void => {
-      socket.destroy();
-      reject(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
-    };
-    socket.once('error', onSocketError);
-    socket.once(plan.secure ? 'secureConnect' : 'connect', () => {
-      socket.off('error', onSocketError);
-      if (plan.secure) {
-        const alpn = (socket as tls.TLSSocket).alpnProtocol;
-        if (alpn !== 'h2') {
-          if (options.mode === 'auto') return resolve({ kind: 'http1', socket: socket as tls.TLSSocket });
-          socket.destroy();
-          return resolve({ kind: 'unsupported', message: `the server does not speak HTTP/2 (ALPN: ${alpn || 'none'})` });
+        ALPNProtocols: alpn,
+      });
+    const onSocket = (socket: net.Socket, connected: boolean): void => {
+      const onSocketError = (err: Error): void => {
+        socket.destroy();
+        reject(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
+      };
+      const ready = (): void => {
+        socket.off('error', onSocketError);
+        if (plan.secure) {
+          const alpn = (socket as tls.TLSSocket).alpnProtocol;
+          if (alpn !== 'h2') {
+            if (options.mode === 'auto') return resolve({ kind: 'http1', socket: socket as tls.TLSSocket });
+            socket.destroy();
+            return resolve({ kind: 'unsupported', message: `the server does not speak HTTP/2 (ALPN: ${alpn || 'none'})` });
+          }
         }
-      }
-      startSession(key, plan, socket, resolve);
-    });
+        startSession(key, plan, socket, resolve);
+      };
+      socket.once('error', onSocketError);
+      if (connected) ready();
+      else socket.once(plan.secure ? 'secureConnect' : 'connect', ready);
+    };
+    if (options.tunnel === undefined) {
+      onSocket(plan.secure ? tlsOver() : net.connect({ host: plan.host, port: plan.port }), false);
+      return;
+    }
+    // Through a proxy: the tunnel is a connected socket; the server's TLS (if any) runs inside it.
+    options.tunnel().then((raw) => onSocket(plan.secure ? tlsOver(raw) : raw, !plan.secure), reject);
   });
 }
 
@@ -161,6 +177,7 @@ function startSession(key: string, plan: ClientRequestPlan, socket: net.Socket, 
 
 function streamOpened(entry: PooledSession): void {
   entry.streams++;
+  if (entry.external) return;
   if (entry.idle !== null) {
     clearTimeout(entry.idle);
     entry.idle = null;
@@ -170,7 +187,7 @@ function streamOpened(entry: PooledSession): void {
 
 function streamClosed(entry: PooledSession): void {
   entry.streams--;
-  if (entry.streams > 0 || entry.session.closed || entry.session.destroyed) return;
+  if (entry.external || entry.streams > 0 || entry.session.closed || entry.session.destroyed) return;
   // An idle session does not keep the process alive.
   entry.session.unref();
   entry.idle = setTimeout(() => {
@@ -277,6 +294,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
           new HandshakeError('ERR_WS_UPGRADE_STATUS', `The server refused the WebSocket (HTTP/2 :status ${status}, expected 200)`, {
             status,
             headers: list.toRecord(),
+            rawHeaders: list.toRaw(),
             body,
           }),
         );

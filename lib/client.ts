@@ -1,9 +1,15 @@
+import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { HeadersOption } from './client-attempt.js';
 import { acquireSession, openStream } from './client-h2.js';
+import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './client-proxy.js';
+import { followRedirects, type RedirectOptions } from './client-redirect.js';
+import { checkSessionOptions, openOnSession } from './client-session.js';
+import { openVia, type CreateConnection } from './client-stream.js';
 import { HandshakeError, InvalidArgumentError } from './errors.js';
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
-import { planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
+import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
 import { checkSwitchingResponse } from './handshake/client-response.js';
 import { deflateOptions } from './handshake/extensions.js';
 import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
@@ -25,11 +31,16 @@ import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
 
 /** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
-export interface ClientOptions extends WebSocketOptions {
+export interface ClientOptions extends WebSocketOptions, ProxyOptions, RedirectOptions {
   /** Subprotocols to offer, in preference order (HTTP tokens, unique). */
   protocols?: string[];
-  /** Extra request headers. Names must be tokens; values must not contain CR, LF or controls. */
-  headers?: Record<string, string>;
+  /**
+   * Extra request headers. Names must be tokens; values must not contain CR, LF or controls.
+   * A function (sync or async) is called with the URL before each attempt, each redirect hop
+   * included, so a token can be refreshed. After a redirect that left the origin (or went from
+   * wss to ws), Authorization, Cookie and Proxy-Authorization are left out, function or not.
+   */
+  headers?: HeadersOption;
   /** Origin header to send (browsers always do; servers may check it). */
   origin?: string;
   /** Milliseconds for connect + TLS + the server's response head (default 10 000). */
@@ -53,6 +64,19 @@ export interface ClientOptions extends WebSocketOptions {
    * otherwise (ws:// URLs use HTTP/1.1: without ALPN there is nothing to ask).
    */
   http?: '1.1' | '2' | 'auto';
+  /**
+   * Supplies the byte stream of the HTTP/1.1 handshake instead of a TCP connection (an own
+   * socket pool, a Unix socket, a tunnel). For wss:// the server's TLS runs over it with `tls`,
+   * unless it is a TLSSocket already. HTTP/1.1 only; no proxy is used with it.
+   */
+  createConnection?: CreateConnection;
+  /**
+   * With `http: '2'`: run the WebSocket on this HTTP/2 session, which the application opened
+   * (its TLS settings, its pool) and keeps: it stays open when the WebSocket closes. Cannot be
+   * combined with `tls`, a proxy or `createConnection` (InvalidArgumentError): those were settled
+   * when the session was opened.
+   */
+  session?: http2.ClientHttp2Session;
 }
 
 /**
@@ -69,23 +93,40 @@ export interface ClientOptions extends WebSocketOptions {
  * ERR_WS_PROTOCOL_MISMATCH, ERR_WS_EXTENSION_MISMATCH, ERR_WS_H2_NOT_SUPPORTED
  * (`http: '2'` and the server does not speak HTTP/2 or does not enable
  * RFC 8441 in its SETTINGS). Over HTTP/2 a refusal is ERR_WS_UPGRADE_STATUS
- * as well, with the response's `:status`, headers and body.
+ * as well, with the response's `:status`, headers and body. A 3xx carries
+ * `location`; with `followRedirects`, ERR_WS_TOO_MANY_REDIRECTS and
+ * ERR_WS_INVALID_REDIRECT. Through a proxy, its failures are the
+ * ERR_WS_PROXY_* codes of PROXY_ERROR_CODES (lib/errors.ts).
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
   const resolved = resolveOptions(options);
   const limits = resolveLimits(options, CLIENT_HEAD_LIMITS);
   const timeout =
     options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
-  const plan = planClientRequest(url, {
-    protocols: options.protocols,
-    headers: options.headers,
-    origin: options.origin,
-    deflate: deflateOptions(options.perMessageDeflate),
-  });
+  const deflate = deflateOptions(options.perMessageDeflate);
   const mode = options.http ?? '1.1';
   if (mode !== '1.1' && mode !== '2' && mode !== 'auto') throw new InvalidArgumentError(`Option http must be '1.1', '2' or 'auto', not ${String(mode)}`);
-  if (mode === '1.1' || (mode === 'auto' && !plan.secure)) return dial(plan, options, resolved, limits, timeout);
-  return dialHttp2(plan, options, resolved, limits, timeout, mode);
+  checkSessionOptions(options as Record<string, unknown>, mode);
+  if (options.createConnection !== undefined && (typeof options.createConnection !== 'function' || mode !== '1.1')) {
+    throw new InvalidArgumentError("Option createConnection must be a function and is for HTTP/1.1; for HTTP/2 pass a session with http: '2'");
+  }
+  // One attempt per redirect hop (lib/client-redirect.ts); each hop has the whole handshakeTimeout.
+  return followRedirects(parseWebSocketUrl(url), options, async (target, headers, crossed) => {
+    const plan = planClientRequest(target, { protocols: options.protocols, headers, origin: options.origin, deflate });
+    if (options.session !== undefined) {
+      // The session is bound to the origin it was opened for.
+      if (crossed) throw new HandshakeError('ERR_WS_INVALID_REDIRECT', `Cannot follow a redirect to another origin (${target.href}) on the given HTTP/2 session`);
+      return openOnSession(options.session, plan, resolved, Date.now() + timeout);
+    }
+    const route = options.createConnection === undefined ? resolveProxy(plan.url, options, process.env, crossed) : null;
+    if (mode === '1.1' || (mode === 'auto' && !plan.secure)) {
+      if (route === null && options.createConnection === undefined) return dial(plan, options, resolved, limits, timeout);
+      const deadline = Date.now() + timeout;
+      const socket = await openVia(plan, route, options.createConnection, options.tls, limits, timeout);
+      return dial(plan, options, resolved, limits, Math.max(1, deadline - Date.now()), socket ?? undefined);
+    }
+    return dialHttp2(plan, options, resolved, limits, timeout, mode, route);
+  });
 }
 
 /** RFC 8441: a stream on a shared session; with 'auto', HTTP/1.1 when the server does not offer it. */
@@ -96,6 +137,7 @@ async function dialHttp2(
   limits: HeadLimits,
   timeout: number,
   mode: '2' | 'auto',
+  route: ProxyRoute | null,
 ): Promise<WebSocket> {
   const deadline = Date.now() + timeout;
   let timer: NodeJS.Timeout | undefined;
@@ -105,7 +147,9 @@ async function dialHttp2(
       timeout,
     );
   });
-  const attempt = acquireSession(plan, { tls: options.tls, mode });
+  const tunnel = route === null ? undefined : () => openTunnel(route, plan.host, plan.port, limits, timeout);
+  const via = route === null ? undefined : `${route.url.href}|${JSON.stringify(route.fields)}`;
+  const attempt = acquireSession(plan, { tls: options.tls, mode, tunnel, via });
   // A session that arrives after the deadline stays pooled (and idles out); an HTTP/1.1 socket is closed.
   attempt.then((o) => { if (o.kind === 'http1' && Date.now() >= deadline) o.socket.destroy(); }, () => {});
   let outcome;
@@ -117,7 +161,8 @@ async function dialHttp2(
   if (outcome.kind === 'h2') return openStream(outcome.entry, plan, resolved, deadline);
   const left = Math.max(1, deadline - Date.now());
   if (outcome.kind === 'http1') return dial(plan, options, resolved, limits, left, outcome.socket);
-  if (mode === 'auto') return dial(plan, options, resolved, limits, left);
+  if (mode === 'auto' && route === null) return dial(plan, options, resolved, limits, left);
+  if (mode === 'auto') return dial(plan, options, resolved, limits, left, (await openVia(plan, route, undefined, options.tls, limits, left))!);
   throw new HandshakeError(
     'ERR_WS_H2_NOT_SUPPORTED',
     `Cannot open a WebSocket over HTTP/2 to ${plan.url.href}: ${outcome.message}. Use http: 'auto' or '1.1' for this server.`,
@@ -132,7 +177,7 @@ function dial(
   resolved: ResolvedOptions,
   limits: HeadLimits,
   timeout: number,
-  connected?: tls.TLSSocket,
+  connected?: net.Socket,
 ): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket =
@@ -171,7 +216,7 @@ function dial(
           new HandshakeError(
             'ERR_WS_UPGRADE_STATUS',
             `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`,
-            { status: head.status, headers: headers.toRecord(), body },
+            { status: head.status, headers: headers.toRecord(), rawHeaders: headers.toRaw(), body },
           ),
         );
       });

@@ -46,6 +46,10 @@ export interface UpgradeResponseDetails {
   headers?: Record<string, string>;
   /** The start of the response body (bounded), if any was received. */
   body?: Buffer;
+  /** Names and values as received: [name, value, ...] (repeats kept apart, e.g. each Set-Cookie). */
+  rawHeaders?: readonly string[];
+  /** A redirect's Location resolved against the URL dialled and mapped to ws: / wss: (when it is a valid URL). */
+  location?: string;
 }
 
 /**
@@ -53,19 +57,41 @@ export interface UpgradeResponseDetails {
  * upgrade, answered with something invalid, or the connection/timeout failed.
  * `status`, `headers` and `body` let a caller tell a retriable failure (503,
  * network error) from a final one (401, 403, 404).
+ *
+ * Codes that start with `ERR_WS_PROXY_` come from the HTTP proxy, not the
+ * server: {@link PROXY_ERROR_CODES}.
  */
 export class HandshakeError extends WebSocketError implements UpgradeResponseDetails {
   readonly status?: number;
   readonly headers?: Record<string, string>;
   readonly body?: Buffer;
+  readonly rawHeaders?: readonly string[];
+  readonly location?: string;
 
   constructor(code: string, message: string, details: UpgradeResponseDetails = {}, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = details.status;
     this.headers = details.headers;
     this.body = details.body;
+    this.rawHeaders = details.rawHeaders;
+    this.location = details.location;
   }
 }
+
+/**
+ * HandshakeError codes of a failed tunnel through an HTTP proxy (the proxy's
+ * answer to CONNECT, before any byte reached the server): REFUSED (a non-2xx
+ * answer such as 407, 403 or 502: `status`, `headers`, `body` are the
+ * proxy's), CONNECT (the proxy could not be reached, or closed before it
+ * answered), TIMEOUT, INVALID_RESPONSE, RESPONSE_TOO_LARGE.
+ */
+export const PROXY_ERROR_CODES = Object.freeze({
+  REFUSED: 'ERR_WS_PROXY_REFUSED',
+  CONNECT: 'ERR_WS_PROXY_CONNECT',
+  TIMEOUT: 'ERR_WS_PROXY_TIMEOUT',
+  INVALID_RESPONSE: 'ERR_WS_PROXY_INVALID_RESPONSE',
+  RESPONSE_TOO_LARGE: 'ERR_WS_PROXY_RESPONSE_TOO_LARGE',
+} as const);
 
 /**
  * A server-side refusal of an upgrade request: answered with `status`, optional

@@ -21,6 +21,13 @@ export { parseRetryAfter } from './protocol/retry-after.js';
 export { H2_SESSION_IDLE } from './client-h2.js';
 export { DEFAULT_MAX_CONCURRENT_STREAMS } from './server-h2.js';
 export type { ClientOptions } from './client.js';
+export type { ProxyOptions } from './client-proxy.js';
+export type { RedirectOptions } from './client-redirect.js';
+export type { HeadersOption } from './client-attempt.js';
+export type { CreateConnection } from './client-stream.js';
+export { CookieJar } from './http/cookie-jar.js';
+export type { CookieStore, CookieJarOptions } from './http/cookie-jar.js';
+export { DEFAULT_MAX_REDIRECTS } from './http/redirect.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 export { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from './extensions/permessage-deflate.js';
 export {
@@ -31,5 +38,6 @@ export {
   InvalidArgumentError,
   InvalidStateError,
   ConnectionClosedError,
+  PROXY_ERROR_CODES,
 } from './errors.js';
 export type { UpgradeResponseDetails } from './errors.js';

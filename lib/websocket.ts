@@ -112,7 +112,10 @@ export class WebSocket
   readonly extensions: string;
   /** The URL dialled (client role). */
   readonly url: string | undefined;
-  /** The server's 101 response: status, headers (client role; undefined on the server side). */
+  /**
+   * The server's 101 response (HTTP/2: its 200): status, headers, raw headers (client role;
+   * undefined on the server side, and after {@link releaseHandshake}).
+   */
   readonly handshake: HandshakeResponse | undefined;
   readonly role: 'server' | 'client';
   /** '1.1' when the connection was opened by an HTTP/1.1 Upgrade, '2' when it runs on an HTTP/2 stream (RFC 8441). */
@@ -297,6 +300,11 @@ export class WebSocket
   /** Undo `pause()`. */
   resume(): void {
     this.release(PAUSE_USER);
+  }
+
+  /** Let go of {@link handshake} (its headers can be large: cookies, tokens) once the application read what it needs. */
+  releaseHandshake(): void {
+    (this as { handshake: HandshakeResponse | undefined }).handshake = undefined;
   }
 
   /** Drop the connection at once, without a closing handshake (reported as 1006). */

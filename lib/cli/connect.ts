@@ -32,6 +32,10 @@ Options:
   --key <file>                 the PEM private key of --cert
   --insecure                   do not verify the server's TLS certificate (wss://)
   --handshake-timeout <ms>     give up if there is no upgrade response by then (default 10000)
+  --proxy <url>                tunnel through this HTTP proxy (http://[user:pass@]host:port, or
+                               https://); without it HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply
+  --no-proxy                   ignore the proxy environment variables
+  --follow-redirects           follow 301/302/303/307/308 answers to the upgrade (at most 10)
   --http2                      WebSocket over HTTP/2 (RFC 8441); fails if the server does not offer it
   --http <1.1|2|auto>          HTTP version of the handshake (default 1.1); auto uses HTTP/2 where the
                                server offers it (wss://: ALPN h2 and the extended CONNECT setting)
@@ -78,6 +82,9 @@ export async function connectCommand(argv: string[]): Promise<void> {
           key: { type: 'string' },
           insecure: { type: 'boolean' },
           'handshake-timeout': { type: 'string' },
+          proxy: { type: 'string' },
+          'no-proxy': { type: 'boolean' },
+          'follow-redirects': { type: 'boolean' },
           http2: { type: 'boolean' },
           http: { type: 'string' },
           'max-payload': { type: 'string' },
@@ -115,6 +122,8 @@ export async function connectCommand(argv: string[]): Promise<void> {
     tls.key = readFileFor('--key', values.key!);
   }
   if (values.insecure) tls.rejectUnauthorized = false;
+  if (values.proxy !== undefined && values['no-proxy']) throw new UsageError('connect', '--proxy and --no-proxy are one choice: pass one of them');
+  const proxy = values['no-proxy'] ? false : values.proxy;
 
   const execute = values.execute;
   const stdout = process.stdout;
@@ -136,6 +145,8 @@ export async function connectCommand(argv: string[]): Promise<void> {
       maxPayload,
       tls,
       http,
+      proxy,
+      followRedirects: values['follow-redirects'] === true,
     });
   } catch (err) {
     prompt?.close();

@@ -48,7 +48,7 @@ const RESERVED = new Set([
  * field set through `headers`.
  */
 export function planClientRequest(target: string | URL, options: ClientRequestOptions): ClientRequestPlan {
-  const url = parseUrl(target);
+  const url = parseWebSocketUrl(target);
   const secure = url.protocol === 'wss:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
@@ -104,7 +104,8 @@ export function planClientRequest(target: string | URL, options: ClientRequestOp
   };
 }
 
-function parseUrl(target: string | URL): URL {
+/** Parse a ws:// or wss:// URL (http:// and https:// mapped); InvalidArgumentError otherwise, or with a fragment or no host. */
+export function parseWebSocketUrl(target: string | URL): URL {
   let url: URL;
   try {
     url = new URL(String(target));

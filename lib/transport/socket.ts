@@ -25,8 +25,9 @@ export class SocketTransport implements Transport {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // connect()'s createConnection may hand over any Duplex, which has no Nagle or idle timer to turn off.
+    socket.setNoDelay?.(true);
+    socket.setTimeout?.(0);
   }
 
   bind(listener: TransportListener): void {
