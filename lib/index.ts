@@ -20,6 +20,14 @@ export { connect } from './client.js';
 export { H2_SESSION_IDLE } from './client-h2.js';
 export { DEFAULT_MAX_CONCURRENT_STREAMS } from './server-h2.js';
 export type { ClientOptions } from './client.js';
+export { ReconnectingWebSocket } from './reconnect/reconnecting-websocket.js';
+export type { ReconnectingOptions, ReconnectingEvents, EndReason } from './reconnect/reconnecting-websocket.js';
+export { DEFAULT_BACKOFF } from './reconnect/backoff.js';
+export type { BackoffOptions } from './reconnect/backoff.js';
+export type { OutboxPolicy } from './reconnect/outbox.js';
+export { ResumableSession, DEFAULT_RESUME_WINDOW } from './server-resume.js';
+export type { ResumableSessionEvents, ResumeServerOptions, SessionEndCause } from './server-resume.js';
+export { DEFAULT_RESUME_BUFFER } from './resume/state.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 export { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from './extensions/permessage-deflate.js';
 export {

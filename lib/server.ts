@@ -18,6 +18,7 @@ import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './h
 import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
+import { ServerResume, type ResumableSession, type ResumeServerOptions } from './server-resume.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
 
@@ -64,12 +65,16 @@ export interface ServerOptions extends WebSocketOptions {
   maxHeaderLineLength?: number;
   /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
   handshakeTimeout?: number;
+  /** Resumable sessions for clients that offer them (`true`, or window and buffer settings); see docs/resume.md. Default off. */
+  resume?: boolean | ResumeServerOptions;
 }
 
 /** The events of a {@link WebSocketServer} and their arguments. */
 export interface WebSocketServerEvents {
   /** An upgrade succeeded: the open connection, the request as `authorize` saw it, and `authorize`'s `data`. */
   connection: [ws: WebSocket, req: UpgradeRequest, data: unknown];
+  /** With `resume`: a new resumable session (its connections do not emit 'connection'). */
+  session: [session: ResumableSession, req: UpgradeRequest, data: unknown];
   /** An upgrade was refused with `status`; `reason.cause` holds a hook's exception for 500s. */
   rejected: [status: number, req: UpgradeRequest | undefined, reason: UpgradeRejection];
   listening: [];
@@ -134,6 +139,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private stopping = false;
   /** RFC 8441 streams: standalone with `http2`, or attached to an http2 server; null otherwise. */
   private h2: Http2Acceptor | null = null;
+  /** Resumable sessions, null without the `resume` option. */
+  private readonly resume: ServerResume | null;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -142,7 +149,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
-    this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
+    this.resume = ServerResume.create(options.resume, (session, req, data) => this.emit('session', session, req, data));
+    const negotiated = this.resume === null ? options : { ...options, authorize: this.resume.wrap(options.authorize) };
+    this.policy = resolveUpgradePolicy(negotiated, this.wsOptions.maxPayload);
     const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
     if (options.http2 === true || attachedH2) this.h2 = this.createHttp2Acceptor();
     this.httpServer = (options.server ?? null) as HttpServer | null;
@@ -442,7 +451,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    */
   private announce(ws: WebSocket, req: UpgradeRequest, data: unknown): void {
     try {
-      this.emit('connection', ws, req, data);
+      if (this.resume?.take(ws, req, data) !== true) this.emit('connection', ws, req, data);
     } catch (err) {
       if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'server error');
       if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err), { cause: err }));
