@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['options.ts', 'timers.ts', 'iterator.ts'],
   ['websocket.ts'],
   ['streams.ts', 'pubsub/', 'resume/'],
-  ['server.ts', 'server-h2.ts', 'client.ts', 'client-h2.ts'],
+  ['server.ts', 'server-h2.ts', 'server-resume.ts', 'client.ts', 'client-h2.ts'],
   ['web/', 'reconnect/'],
   ['index.ts'],
   ['cli.ts', 'cli/'],
