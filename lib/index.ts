@@ -28,6 +28,15 @@ export type { CreateConnection } from './client-stream.js';
 export { CookieJar } from './http/cookie-jar.js';
 export type { CookieStore, CookieJarOptions } from './http/cookie-jar.js';
 export { DEFAULT_MAX_REDIRECTS } from './http/redirect.js';
+export { ReconnectingWebSocket } from './reconnect/reconnecting-websocket.js';
+export type { ReconnectingOptions, ReconnectingEvents, EndReason } from './reconnect/reconnecting-websocket.js';
+export { DEFAULT_BACKOFF } from './reconnect/backoff.js';
+export type { BackoffOptions, ResolvedBackoff } from './reconnect/backoff.js';
+export type { Clock } from './timers.js';
+export type { OutboxPolicy } from './reconnect/outbox.js';
+export { ResumableSession, DEFAULT_RESUME_WINDOW } from './server-resume.js';
+export type { ResumableSessionEvents, ResumeServerOptions, SessionEndCause } from './server-resume.js';
+export { DEFAULT_RESUME_BUFFER } from './resume/state.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 export { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from './extensions/permessage-deflate.js';
 export {

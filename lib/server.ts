@@ -18,6 +18,7 @@ import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './h
 import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
+import { ServerResume, type ResumableSession, type ResumeServerOptions } from './server-resume.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
 import type { SessionTerms } from './handshake/session-terms.js';
@@ -78,12 +79,16 @@ export interface ServerOptions extends WebSocketOptions {
   maxPendingHandshakes?: number;
   /** The clock of connection deadlines, session expiry and drain batches (tests pass a manual one). Default: the process clock. */
   clock?: Clock;
+  /** Resumable sessions for clients that offer them (`true`, or window and buffer settings); see docs/resume.md. Default off. */
+  resume?: boolean | ResumeServerOptions;
 }
 
 /** The events of a {@link WebSocketServer} and their arguments. */
 export interface WebSocketServerEvents {
   /** An upgrade succeeded: the open connection, the request as `authorize` saw it, and `authorize`'s `data`. */
   connection: [ws: WebSocket, req: UpgradeRequest, data: unknown];
+  /** With `resume`: a new resumable session (its connections do not emit 'connection'). */
+  session: [session: ResumableSession, req: UpgradeRequest, data: unknown];
   /** An upgrade was refused with `status`; `reason.cause` holds a hook's exception for 500s. Status 101: accepted, then closed at once (accept-then-close, or an `expiresAt` already past). */
   rejected: [status: number, req: UpgradeRequest | undefined, reason: UpgradeRejection];
   listening: [];
@@ -152,6 +157,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** HTTP/1.1 handshakes not yet settled (accepted, refused or dropped). */
   private inFlight = 0;
   private draining: Promise<void> | null = null;
+  /** Resumable sessions, null without the `resume` option. */
+  private readonly resume: ServerResume | null;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -160,7 +167,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
-    this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
+    this.resume = ServerResume.create(options.resume, (session, req, data) => this.emit('session', session, req, data));
+    const negotiated = this.resume === null ? options : { ...options, authorize: this.resume.wrap(options.authorize) };
+    this.policy = resolveUpgradePolicy(negotiated, this.wsOptions.maxPayload);
     this.maxPendingHandshakes =
       options.maxPendingHandshakes === undefined ? DEFAULT_MAX_PENDING_HANDSHAKES : positiveInteger('maxPendingHandshakes', options.maxPendingHandshakes);
     const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
@@ -521,7 +530,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return;
     }
     try {
-      this.emit('connection', ws, req, data);
+      if (this.resume?.take(ws, req, data) !== true) this.emit('connection', ws, req, data);
     } catch (err) {
       if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'server error');
       if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err), { cause: err }));

@@ -164,3 +164,25 @@ function leaveTicker(member: Liveness, period: number, clock: Clock): void {
     if (byPeriod!.size === 0) tickers.delete(clock);
   }
 }
+
+/**
+ * Run `fn` once after `ms` on `clock` (an interval cleared at its first run, so
+ * a manual clock drives it too). Returns the cancel function. With `unref`,
+ * a timer of the process clock does not keep the process alive (a resume
+ * window, an ack delay); a pending reconnect passes false.
+ */
+export function after(clock: Clock, ms: number, fn: () => void, unref = true): () => void {
+  let done = false;
+  const handle = clock.setInterval(() => {
+    if (done) return;
+    done = true;
+    clock.clearInterval(handle);
+    fn();
+  }, Math.max(1, ms));
+  if (unref) (handle as { unref?: () => void }).unref?.();
+  return () => {
+    if (done) return;
+    done = true;
+    clock.clearInterval(handle);
+  };
+}
