@@ -5,8 +5,8 @@
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
- * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file;
- * likewise `--only storm`, the reconnect storm of bench/storm.ts, writes `storm`)
+ * (`h2`, `web` and `storm` are not in the default list: `--only h2` / `--only web` / `--only storm` write their own
+ * sections into the results file; `storm` is the reconnect storm of bench/storm.ts)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
 } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 import { stormSection } from './storm.js';
+import { webSection } from './web.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -24,6 +25,8 @@ const opt = (n: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? a
 const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
 const ONLY = (opt('only') ?? 'micro,e2e,client,memory,deflate').split(',');
+/** Cells that write a section of their own (not part of the suite's main section). */
+const OWN_SECTIONS = new Set(['h2', 'web', 'storm']);
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
 const IDLE_CONNS = Number(opt('conns-idle') ?? (quick ? 2000 : 10000));
 const MICRO_MS = quick ? 80 : 200;
@@ -513,7 +516,11 @@ async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
   log(`${env.node}, ${env.cpu}, commit ${env.commit}; peers: ${SERVER_DEFS.map((d) => d.name).join(', ')}; out ${OUT}`);
   const storm = () => stormSection({ quick, out: OUT, argv, log, fdLimit: FD_LIMIT, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU });
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, storm };
+  const web = () => webSection({
+    quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, serverKind: HAVE_UWS ? 'uws' : 'ours',
+    serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log,
+  });
+  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }
@@ -530,8 +537,8 @@ async function main() {
       targets.map(([n, d, ok]) => [n, d, ok === null ? 'n/a' : ok ? 'met' : '**missed**'])), '');
   }
   if (notes.length) head.push('### Notes from this run', '', ...notes.map((n) => `- ${n}`), '');
-  // `--only h2` (and `storm`) write their own sections and leave the suite's main section alone.
-  if (ONLY.some((n) => n !== 'h2' && n !== 'storm')) {
+  // The cells in OWN_SECTIONS write their own sections and leave the suite's main section alone.
+  if (ONLY.some((n) => !OWN_SECTIONS.has(n))) {
     upsertSection(OUT, 'main', [...head, ...sections].join('\n'));
     log(`wrote ${OUT}`);
   }

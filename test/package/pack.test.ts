@@ -132,6 +132,43 @@ for (const [loader, { file, text }] of Object.entries(LOADERS)) {
   });
 }
 
+// What the built lib/web/index.js exports, for the subpath check below.
+const expectedWebKinds: Record<string, string> = {};
+for (const [k, v] of Object.entries(await import(pathToFileURL(join(ROOT, 'dist/lib/web/index.js')).href))) expectedWebKinds[k] = typeof v;
+const WEB_CHECK = `
+async function check(web, root) {
+  const server = new root.WebSocketServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  const { port } = await server.listen();
+  const ws = new web.WebSocket('http://127.0.0.1:' + port + '/');
+  const events = [];
+  ws.onopen = () => ws.send('echo me');
+  ws.onmessage = (e) => { events.push(e.data); ws.close(1000); };
+  await new Promise((r) => (ws.onclose = (e) => { events.push(e.code); r(); }));
+  await server.close();
+  const kinds = {};
+  for (const k of Object.keys(web)) kinds[k] = typeof web[k];
+  console.log(JSON.stringify({ kinds, events }));
+}
+`;
+const WEB_LOADERS = {
+  import: { file: 'web.mjs', text: `${WEB_CHECK}\nawait check(await import('rfcws/web'), await import('rfcws'));\n` },
+  require: { file: 'web.cjs', text: `${WEB_CHECK}\ncheck(require('rfcws/web'), require('rfcws')).catch((err) => { console.error(err); process.exit(1); });\n` },
+};
+
+for (const [loader, { file, text }] of Object.entries(WEB_LOADERS)) {
+  t.test(`${loader}('rfcws/web') from the installed package: every export of lib/web/index.ts, and a browser-style echo`, async (t) => {
+    writeFileSync(join(consumer, file), text);
+    const r = await run(process.execPath, [file], { cwd: consumer, timeoutMs: 15_000 });
+    t.equal(r.code, 0, describe(r));
+    if (r.code !== 0) return;
+    const out = JSON.parse(r.stdout) as { kinds: Record<string, string>; events: unknown[] };
+    t.same(out.kinds, expectedWebKinds, 'the same exports as the built lib/web/index.js');
+    for (const name of ['WebSocket', 'WebSocketStream', 'WebSocketError', 'CloseEvent', 'ErrorEvent', 'MessageEvent']) t.equal(out.kinds[name], 'function', name);
+    t.same(out.events, ['echo me', 1000]);
+  });
+}
+
 t.test('engines admits this Node, which loads ES modules through require()', async (t) => {
   const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
@@ -150,11 +187,11 @@ t.test('the rfcws bin is installed and runs', async (t) => {
 t.test('TypeScript finds the declarations through exports, from an ES module and from a CommonJS module', async (t) => {
   writeFileSync(
     join(consumer, 'esm.mts'),
-    `import { WebSocketServer, connect, type WebSocket } from 'rfcws';\nconst s: WebSocketServer = new WebSocketServer({ port: 0 });\nconst p: Promise<WebSocket> = connect('ws://127.0.0.1:1/');\nexport { s, p };\n`,
+    `import { WebSocketServer, connect, type WebSocket } from 'rfcws';\nimport { WebSocket as BrowserWebSocket, WebSocketStream } from 'rfcws/web';\nconst s: WebSocketServer = new WebSocketServer({ port: 0 });\nconst p: Promise<WebSocket> = connect('ws://127.0.0.1:1/');\nconst b: BrowserWebSocket = new BrowserWebSocket('ws://127.0.0.1:1/', { headers: { 'x-a': '1' } });\nconst w: WebSocketStream = new WebSocketStream('ws://127.0.0.1:1/');\nexport { s, p, b, w };\n`,
   );
   writeFileSync(
     join(consumer, 'cjs.cts'),
-    `import rfcws = require('rfcws');\nconst s: rfcws.WebSocketServer = new rfcws.WebSocketServer({ port: 0 });\nconst p: Promise<rfcws.WebSocket> = rfcws.connect('ws://127.0.0.1:1/');\nexport { s, p };\n`,
+    `import rfcws = require('rfcws');\nimport web = require('rfcws/web');\nconst b: web.WebSocket = new web.WebSocket('ws://127.0.0.1:1/');\nconst s: rfcws.WebSocketServer = new rfcws.WebSocketServer({ port: 0 });\nconst p: Promise<rfcws.WebSocket> = rfcws.connect('ws://127.0.0.1:1/');\nexport { s, p, b };\n`,
   );
   writeFileSync(
     join(consumer, 'tsconfig.json'),
