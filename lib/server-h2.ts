@@ -15,7 +15,7 @@ import { buildUpgradeRequest, type UpgradeRequest } from './handshake/request.js
 import { REJECT_LINGER, type HeadLimits } from './http/limits.js';
 import type { ResolvedOptions } from './options.js';
 import { Http2StreamTransport } from './transport/http2.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, type TopicHost } from './websocket.js';
 
 /** Default cap on concurrent WebSocket streams per HTTP/2 session (RFC 9113 §6.5.2 recommends advertising at least 100). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -28,6 +28,8 @@ export interface Http2Host {
   readonly policy: UpgradePolicy;
   readonly wsOptions: ResolvedOptions;
   readonly clients: Set<WebSocket>;
+  /** The server's topics, for its connections' subscribe/publish. */
+  readonly topics?: TopicHost;
   readonly handshakeTimeout: number;
   readonly maxConcurrentStreams: number;
   readonly limits: HeadLimits;
@@ -198,6 +200,7 @@ export class Http2Acceptor {
         transform,
         options: host.wsOptions,
         registry: host.clients,
+        topics: host.topics,
         httpVersion: '2',
       });
       transform = null;

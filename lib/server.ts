@@ -19,12 +19,15 @@ import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { SocketTransport } from './transport/socket.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, type PublishOptions, type SendData } from './websocket.js';
+import type { BrokerError, BrokerStats } from './pubsub/broker-link.js';
+import type { PubSubOptions } from './pubsub/options.js';
+import { ServerPubSub } from './pubsub/pubsub.js';
 
 export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
 
 /** Options of {@link WebSocketServer}; the {@link WebSocketOptions} apply to every accepted connection. */
-export interface ServerOptions extends WebSocketOptions {
+export interface ServerOptions extends WebSocketOptions, PubSubOptions {
   /** Standalone mode: port for `listen()` (default 0, an ephemeral port). */
   port?: number;
   /** Standalone mode: address for `listen()` (default: all interfaces). */
@@ -76,6 +79,10 @@ export interface WebSocketServerEvents {
   /** Listen-socket errors after `listen()` resolved, and exceptions from 'connection' listeners. */
   error: [err: Error];
   close: [];
+  /** A subscriber missed a published message (`backpressurePolicy` 'drop'; see `ws.droppedMessages`). */
+  drop: [ws: WebSocket, topic: string];
+  /** A broker publish, subscribe or unsubscribe failed (never thrown, never an unhandled rejection). */
+  brokerError: [err: BrokerError];
 }
 
 /** A socket between accept and 101 (or refused and lingering). */
@@ -134,6 +141,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private stopping = false;
   /** RFC 8441 streams: standalone with `http2`, or attached to an http2 server; null otherwise. */
   private h2: Http2Acceptor | null = null;
+  /** Topics, publish and the broker (lib/pubsub/). */
+  private readonly pubsub: ServerPubSub;
+  private brokerWarned = false;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -143,6 +153,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
     this.policy = resolveUpgradePolicy(options, this.wsOptions.maxPayload);
+    this.pubsub = new ServerPubSub(options, this.policy.deflate, {
+      drop: (ws, topic) => this.emit('drop', ws, topic),
+      brokerError: (err) => this.onBrokerError(err),
+    });
     const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
     if (options.http2 === true || attachedH2) this.h2 = this.createHttp2Acceptor();
     this.httpServer = (options.server ?? null) as HttpServer | null;
@@ -164,6 +178,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       policy: this.policy,
       wsOptions: this.wsOptions,
       clients: this.clients,
+      topics: this.pubsub.topics,
       handshakeTimeout: this.handshakeTimeout,
       maxConcurrentStreams: max === undefined ? DEFAULT_MAX_CONCURRENT_STREAMS : positiveInteger('maxConcurrentStreams', max),
       limits: this.limits,
@@ -226,6 +241,39 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     server.on('error', (err) => this.emit('error', err));
     this.emit('listening');
     return this.address() as net.AddressInfo;
+  }
+
+  /**
+   * Send a message to every subscriber of `topic` on this server (framed once for all of them)
+   * and, with a `broker`, hand it to the other servers. Returns the number of local connections
+   * it was written to. Broker failures are reported as `brokerError`, never thrown.
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.pubsub.publish(topic, data, options);
+  }
+
+  /** How many connections of this server are subscribed to `topic`. */
+  subscribers(topic: string): number {
+    return this.pubsub.topics.count(topic);
+  }
+
+  /** Counters of the broker traffic (published, publishFailed, received, own, malformed), or null without a broker. */
+  get brokerStats(): Readonly<BrokerStats> | null {
+    return this.pubsub.brokerStats;
+  }
+
+  /** @internal Topics, shared compression and broker link (for tests). */
+  get pubsubState(): ServerPubSub {
+    return this.pubsub;
+  }
+
+  /** With no `brokerError` listener a failure is a process warning (once), not a crash. */
+  private onBrokerError(err: BrokerError): void {
+    if (this.listenerCount('brokerError') > 0) this.emit('brokerError', err);
+    else if (!this.brokerWarned) {
+      this.brokerWarned = true;
+      process.emitWarning(`${err.message} (listen for the server's 'brokerError' event to handle these; further ones are not reported as warnings)`, { code: err.code });
+    }
   }
 
   /** Sockets accepted but not yet upgraded, or refused and still closing (for metrics). */
@@ -334,6 +382,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     await this.h2?.closeSessions(1000);
     for (const socket of this.rawSockets) socket.destroy();
     await listenerClosed;
+    this.pubsub.dispose();
     this.emit('close');
   }
 
@@ -423,6 +472,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         transform,
         options: this.wsOptions,
         registry: this.clients,
+        topics: this.pubsub.topics,
       });
       transform = null;
       this.clients.add(ws);
