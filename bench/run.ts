@@ -5,7 +5,7 @@
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
- * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file)
+ * (`h2` and `fanout` are not in the default list: `--only h2` / `--only fanout` write their own sections into the results file)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   type Child, commandLine, describeEnv, fmtBytes, fmtMed, fmtNum, fmtRatio, mdTable, median, ROOT, sleep, startChild,
 } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
+import { fanoutSection } from './fanout.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -510,7 +511,10 @@ async function h2Section() {
 async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
   log(`${env.node}, ${env.cpu}, commit ${env.commit}; peers: ${SERVER_DEFS.map((d) => d.name).join(', ')}; out ${OUT}`);
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section };
+  const steps: Record<string, () => Promise<void>> = {
+    micro, e2e, client: clientRole, memory, deflate, h2: h2Section,
+    fanout: () => fanoutSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log }),
+  };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }
@@ -528,7 +532,7 @@ async function main() {
   }
   if (notes.length) head.push('### Notes from this run', '', ...notes.map((n) => `- ${n}`), '');
   // `--only h2` writes its own section and leaves the suite's main section alone.
-  if (ONLY.some((n) => n !== 'h2')) {
+  if (ONLY.some((n) => n !== 'h2' && n !== 'fanout')) {
     upsertSection(OUT, 'main', [...head, ...sections].join('\n'));
     log(`wrote ${OUT}`);
   }
