@@ -164,3 +164,22 @@ t.test('a subscriber in the middle of a streamed send misses the publish (counte
   t.equal(ws.droppedMessages, 1);
   t.same(drops, ['t']);
 });
+
+t.test('a WebSocket over HTTP/2 (RFC 8441) subscribes and receives publishes like an HTTP/1.1 one', async (t) => {
+  const { server, port } = await startServer(t, { http2: true });
+  const conn = nextConnection(server);
+  const h2 = await connect(`ws://127.0.0.1:${port}/`, { http: '2', keepAliveInterval: 0 });
+  const sws = await conn;
+  t.equal(sws.httpVersion, '2');
+  t.equal(sws.subscribe('t'), true);
+  const raw = await rawSubscriber(t, server, port, ['t']);
+  const got = new Promise<string>((resolve) => h2.once('message', (d) => resolve(d.toString())));
+  t.equal(server.publish('t', 'both'), 2);
+  t.equal(await got, 'both');
+  await raw.peer.until((r) => r.length >= 6);
+  t.same(raw.peer.received, serverFrame(0x81, 'both'));
+  const closed = new Promise((r) => sws.once('close', r));
+  h2.close(1000);
+  await closed;
+  t.equal(server.subscribers('t'), 1, 'the HTTP/2 WebSocket left on close');
+});
