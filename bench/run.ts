@@ -5,8 +5,8 @@
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
- * (`h2`, `web` and `storm` are not in the default list: `--only h2` / `--only web` / `--only storm` write their own
- * sections into the results file; `storm` is the reconnect storm of bench/storm.ts)
+ * (`h2`, `web`, `storm` and `fanout` are not in the default list: `--only h2` / `--only web` / `--only storm` /
+ * `--only fanout` write their own sections into the results file; `storm` is the reconnect storm of bench/storm.ts)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 import { stormSection } from './storm.js';
 import { webSection } from './web.js';
+import { fanoutSection } from './fanout.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -26,7 +27,7 @@ const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
 const ONLY = (opt('only') ?? 'micro,e2e,client,memory,deflate').split(',');
 /** Cells that write a section of their own (not part of the suite's main section). */
-const OWN_SECTIONS = new Set(['h2', 'web', 'storm']);
+const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout']);
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
 const IDLE_CONNS = Number(opt('conns-idle') ?? (quick ? 2000 : 10000));
 const MICRO_MS = quick ? 80 : 200;
@@ -520,7 +521,8 @@ async function main() {
     quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, serverKind: HAVE_UWS ? 'uws' : 'ours',
     serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log,
   });
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm };
+  const fanout = () => fanoutSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log });
+  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm, fanout };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }

@@ -50,3 +50,10 @@ export {
   PROXY_ERROR_CODES,
 } from './errors.js';
 export type { UpgradeResponseDetails } from './errors.js';
+export type { PublishOptions } from './websocket.js';
+export { MemoryBroker, MemoryHub } from './pubsub/memory-broker.js';
+export { BrokerError } from './pubsub/broker-link.js';
+export type { BrokerStats } from './pubsub/broker-link.js';
+export { DEFAULT_MAX_BACKPRESSURE } from './pubsub/options.js';
+export type { PubSubOptions, BackpressurePolicy } from './pubsub/options.js';
+export type { Broker, BrokerListener } from './pubsub/broker.js';

@@ -15,7 +15,7 @@ import { buildUpgradeRequest, type UpgradeRequest } from './handshake/request.js
 import { REJECT_LINGER, type HeadLimits } from './http/limits.js';
 import type { ResolvedOptions } from './options.js';
 import { Http2StreamTransport } from './transport/http2.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, type TopicHost } from './websocket.js';
 import type { SessionTerms } from './handshake/session-terms.js';
 import type { Clock } from './timers.js';
 
@@ -30,6 +30,8 @@ export interface Http2Host {
   readonly policy: UpgradePolicy;
   readonly wsOptions: ResolvedOptions;
   readonly clients: Set<WebSocket>;
+  /** The server's topics, for its connections' subscribe/publish. */
+  readonly topics?: TopicHost;
   readonly handshakeTimeout: number;
   readonly maxConcurrentStreams: number;
   readonly limits: HeadLimits;
@@ -205,6 +207,7 @@ export class Http2Acceptor {
         transform,
         options: host.wsOptions,
         registry: host.clients,
+        topics: host.topics,
         httpVersion: '2',
         clock: host.clock,
       });

@@ -20,18 +20,21 @@ import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './o
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { ServerResume, type ResumableSession, type ResumeServerOptions } from './server-resume.js';
 import { SocketTransport } from './transport/socket.js';
-import { WebSocket } from './websocket.js';
 import type { SessionTerms } from './handshake/session-terms.js';
 import type { Clock } from './timers.js';
 import { applyTerms } from './session.js';
 import { resolveClose, resolveDrain, runDrain, type DrainOptions, type ServerCloseOptions } from './shutdown.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES, tooManyHandshakes } from './handshake/pending-limit.js';
+import { WebSocket, type PublishOptions, type SendData } from './websocket.js';
+import type { BrokerError, BrokerStats } from './pubsub/broker-link.js';
+import type { PubSubOptions } from './pubsub/options.js';
+import { ServerPubSub } from './pubsub/pubsub.js';
 
 export type { AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy, UpgradeRequest };
 export type { DrainOptions, ServerCloseOptions };
 
 /** Options of {@link WebSocketServer}; the {@link WebSocketOptions} apply to every accepted connection. */
-export interface ServerOptions extends WebSocketOptions {
+export interface ServerOptions extends WebSocketOptions, PubSubOptions {
   /** Standalone mode: port for `listen()` (default 0, an ephemeral port). */
   port?: number;
   /** Standalone mode: address for `listen()` (default: all interfaces). */
@@ -95,6 +98,10 @@ export interface WebSocketServerEvents {
   /** Listen-socket errors after `listen()` resolved, and exceptions from 'connection' listeners. */
   error: [err: Error];
   close: [];
+  /** A subscriber missed a published message (`backpressurePolicy` 'drop'; see `ws.droppedMessages`). */
+  drop: [ws: WebSocket, topic: string];
+  /** A broker publish, subscribe or unsubscribe failed (never thrown, never an unhandled rejection). */
+  brokerError: [err: BrokerError];
 }
 
 /** A socket between accept and 101 (or refused and lingering). */
@@ -159,6 +166,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private draining: Promise<void> | null = null;
   /** Resumable sessions, null without the `resume` option. */
   private readonly resume: ServerResume | null;
+  /** Topics, publish and the broker (lib/pubsub/). */
+  private readonly pubsub: ServerPubSub;
+  private brokerWarned = false;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -172,6 +182,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.policy = resolveUpgradePolicy(negotiated, this.wsOptions.maxPayload);
     this.maxPendingHandshakes =
       options.maxPendingHandshakes === undefined ? DEFAULT_MAX_PENDING_HANDSHAKES : positiveInteger('maxPendingHandshakes', options.maxPendingHandshakes);
+    this.pubsub = new ServerPubSub(options, this.policy.deflate, {
+      drop: (ws, topic) => this.emit('drop', ws, topic),
+      brokerError: (err) => this.onBrokerError(err),
+    });
     const attachedH2 = options.server !== undefined && isHttp2Server(options.server);
     if (options.http2 === true || attachedH2) this.h2 = this.createHttp2Acceptor();
     this.httpServer = (options.server ?? null) as HttpServer | null;
@@ -193,6 +207,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       policy: this.policy,
       wsOptions: this.wsOptions,
       clients: this.clients,
+      topics: this.pubsub.topics,
       handshakeTimeout: this.handshakeTimeout,
       maxConcurrentStreams: max === undefined ? DEFAULT_MAX_CONCURRENT_STREAMS : positiveInteger('maxConcurrentStreams', max),
       limits: this.limits,
@@ -257,6 +272,39 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     server.on('error', (err) => this.emit('error', err));
     this.emit('listening');
     return this.address() as net.AddressInfo;
+  }
+
+  /**
+   * Send a message to every subscriber of `topic` on this server (framed once for all of them)
+   * and, with a `broker`, hand it to the other servers. Returns the number of local connections
+   * it was written to. Broker failures are reported as `brokerError`, never thrown.
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.pubsub.publish(topic, data, options);
+  }
+
+  /** How many connections of this server are subscribed to `topic`. */
+  subscribers(topic: string): number {
+    return this.pubsub.topics.count(topic);
+  }
+
+  /** Counters of the broker traffic (published, publishFailed, received, own, malformed), or null without a broker. */
+  get brokerStats(): Readonly<BrokerStats> | null {
+    return this.pubsub.brokerStats;
+  }
+
+  /** @internal Topics, shared compression and broker link (for tests). */
+  get pubsubState(): ServerPubSub {
+    return this.pubsub;
+  }
+
+  /** With no `brokerError` listener a failure is a process warning (once), not a crash. */
+  private onBrokerError(err: BrokerError): void {
+    if (this.listenerCount('brokerError') > 0) this.emit('brokerError', err);
+    else if (!this.brokerWarned) {
+      this.brokerWarned = true;
+      process.emitWarning(`${err.message} (listen for the server's 'brokerError' event to handle these; further ones are not reported as warnings)`, { code: err.code });
+    }
   }
 
   /** Sockets accepted but not yet upgraded, or refused and still closing (for metrics). */
@@ -409,6 +457,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     await this.h2?.closeSessions(1000);
     for (const socket of this.rawSockets) socket.destroy();
     await listenerClosed;
+    this.pubsub.dispose();
     this.emit('close');
   }
 
@@ -506,6 +555,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         options: this.wsOptions,
         registry: this.clients,
         clock: this.options.clock,
+        topics: this.pubsub.topics,
       });
       transform = null;
       this.clients.add(ws);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Connection, type ConnectionHandler } from './protocol/connection.js';
+import { Connection, type ConnectionHandler, type EncodedFrame } from './protocol/connection.js';
 import { encodeClosePayload } from './protocol/close.js';
 import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
@@ -47,6 +47,20 @@ export interface WebSocketInit {
   clock?: Clock;
   /** The HTTP version the handshake used: '1.1' (an Upgrade, the default) or '2' (an RFC 8441 extended CONNECT). */
   httpVersion?: '1.1' | '2';
+  /** The server's topics (lib/pubsub/topics.ts); absent on client connections, which cannot subscribe. */
+  topics?: TopicHost;
+}
+
+/** Options of `publish()`: as {@link SendOptions}, for a whole message. */
+export type PublishOptions = Pick<SendOptions, 'binary' | 'compress'>;
+
+/** @internal The server's topic registry as a connection sees it (implemented in lib/pubsub/). */
+export interface TopicHost {
+  subscribe(ws: WebSocket, topic: string): boolean;
+  unsubscribe(ws: WebSocket, topic: string): boolean;
+  topicsOf(ws: WebSocket): ReadonlySet<string>;
+  publish(topic: string, data: SendData, options: PublishOptions | undefined, except: WebSocket | null): number;
+  leaveAll(ws: WebSocket): void;
 }
 
 /** The events of a {@link WebSocket} and their arguments. */
@@ -143,6 +157,8 @@ export class WebSocket
   /** Session expiry (`expireAt`); created on first use. */
   private expiry: Expiry | null = null;
   private readonly clock: Clock | undefined;
+  private readonly topicHost: TopicHost | null;
+  private dropped = 0;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
   constructor(init: WebSocketInit) {
@@ -157,6 +173,7 @@ export class WebSocket
     const o = resolveOptions(init.options);
     this.opts = o;
     this.registry = init.registry ?? null;
+    this.topicHost = init.topics ?? null;
     this.conn = new Connection(this, {
       role: init.role,
       maxPayload: o.maxPayload,
@@ -330,6 +347,83 @@ export class WebSocket
     return this.iterator;
   }
 
+  // ---- topics (lib/pubsub/): the server's registry does the work -------------------
+
+  /**
+   * Receive what is published to `topic` (server side). Returns false when already
+   * subscribed. Throws InvalidStateError on a client connection (it has no server).
+   */
+  subscribe(topic: string): boolean {
+    return this.topicRegistry('subscribe').subscribe(this, topic);
+  }
+
+  /** Stop receiving `topic`; false when not subscribed. Every topic is left on close. */
+  unsubscribe(topic: string): boolean {
+    return this.topicRegistry('unsubscribe').unsubscribe(this, topic);
+  }
+
+  /** The topics this connection is subscribed to (a read-only live view; empty on the client side). */
+  get topics(): ReadonlySet<string> {
+    // Without a server: a fresh empty set each time, so nothing is shared to tamper with.
+    return this.topicHost === null ? new Set<string>() : this.topicHost.topicsOf(this);
+  }
+
+  /**
+   * Publish to every other subscriber of `topic` (not this connection), on this server and,
+   * with a broker, on every other. Returns the number of local connections it was written to.
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.topicRegistry('publish').publish(topic, data, options, this);
+  }
+
+  /** Published messages this connection missed: its `bufferedAmount` was over the server's `maxBackpressure` ('drop' policy), or it was streaming a message of its own. */
+  get droppedMessages(): number {
+    return this.dropped;
+  }
+
+  /** @internal The negotiated transform (lib/pubsub/ decides from it who can share a compressed copy). */
+  get messageTransform(): MessageTransform | null {
+    return this.transform;
+  }
+
+  /**
+   * @internal Write a frame encoded once for many connections, in order with this connection's
+   * own sends. False when it did not go (not open, or in the middle of a streamed send); the
+   * send-queue limit applies as to `send()`.
+   */
+  sendEncoded(frame: EncodedFrame): boolean {
+    if (this.state !== OPEN) return false;
+    if (this.bufferedAmount + frame.size > this.opts.maxSendQueue) {
+      this.onSendQueueFull(undefined);
+      return false;
+    }
+    if (!this.conn.sendEncoded(frame)) return false;
+    if (this.liveness !== null) this.liveness.active = true;
+    return true;
+  }
+
+  /** @internal A published message was not written to this connection. */
+  noteDropped(): void {
+    this.dropped++;
+  }
+
+  /** @internal Close with `code` and `reason`, reported as ours on 'close' (a limit was hit). */
+  closeForLimit(code: number, reason: string): void {
+    if (this.state !== OPEN) return;
+    if (this.localCode === 0) {
+      this.localCode = code;
+      this.localReason = reason;
+    }
+    this.close(code, reason);
+  }
+
+  private topicRegistry(what: string): TopicHost {
+    if (this.topicHost === null) {
+      throw new InvalidStateError(`${what}() is for connections accepted by a WebSocketServer: topics live in the server, and a ${this.role} connection without one has none`);
+    }
+    return this.topicHost;
+  }
+
   // ---- internal: events from the protocol core (ConnectionHandler) ------------------
 
   /** @internal */
@@ -417,6 +511,7 @@ export class WebSocket
     this.liveness?.stop();
     this.expiry?.clear();
     this.registry?.delete(this);
+    this.topicHost?.leaveAll(this);
     this.conn.destroy();
     let code: number;
     let reason: string;
@@ -571,7 +666,8 @@ export class WebSocket
 
 const EMPTY = Buffer.alloc(0);
 
-function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
+/** @internal A binary payload as a Buffer, without a copy (shared with lib/pubsub/). */
+export function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -1,10 +1,12 @@
-// A browser chat: one node:http server serves the page and, on the same port, the
-// WebSocket endpoint /ws; every message a client sends is broadcast to every client.
+// A browser chat with rooms: one node:http server serves the page and, on the same port, the
+// WebSocket endpoint /ws?room=NAME; every connection subscribes to its room's topic, and every
+// line is published to that topic (server.publish: framed once, written to every member).
 //
 //   npm run example:chat                      # builds, then listens on http://127.0.0.1:8080/
 //   npm run example:chat -- --port 0          # any free port (the URL is printed)
 //
-// Open the printed URL in two browser tabs and type in one of them.
+// Open the printed URL in two browser tabs and type in one of them; add #room-name to the
+// URL for another room (http://127.0.0.1:8080/#games).
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -38,7 +40,7 @@ const PAGE = `<!doctype html>
 </style>
 </head>
 <body data-state="connecting">
-<h1>rfcws chat</h1>
+<h1>rfcws chat <small id="room"></small></h1>
 <p id="status">connecting…</p>
 <ul id="log"></ul>
 <form id="form">
@@ -49,7 +51,10 @@ const PAGE = `<!doctype html>
   const log = document.getElementById('log');
   const status = document.getElementById('status');
   const text = document.getElementById('text');
-  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  const room = location.hash.slice(1) || 'lobby';
+  document.getElementById('room').textContent = '#' + room;
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?room=' + encodeURIComponent(room));
+  window.onhashchange = () => location.reload();
   function setState(state, line) {
     document.body.dataset.state = state;
     status.textContent = line;
@@ -101,25 +106,30 @@ const wss = new WebSocketServer({
   maxPayload: 4096, // chat lines, not files: a larger message closes its sender with 1009
 });
 
-let guests = 0;
-wss.on('connection', (ws: WebSocket) => {
-  const name = `guest ${++guests}`;
-  broadcast(`${name} joined`);
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) broadcast(`${name}: ${data.toString('utf8')}`);
-  });
-  ws.on('close', () => broadcast(`${name} left`));
-});
-
-/** Send `line` to every open client, the sender included (it sees its line arrive). */
-function broadcast(line: string): void {
-  // send() never throws for state and returns false for a client that is not
-  // keeping up; such a client is closed by the send-queue limit (1008), not here.
-  for (const client of wss.clients) client.send(line);
+/** Room names: 1-32 letters, digits, '-' or '_'; anything else is the lobby. */
+function roomOf(url: string): string {
+  const room = new URL(url, 'http://x').searchParams.get('room') ?? '';
+  return /^[\w-]{1,32}$/.test(room) ? room : 'lobby';
 }
 
+let guests = 0;
+wss.on('connection', (ws: WebSocket, req) => {
+  const name = `guest ${++guests}`;
+  const topic = `room:${roomOf(req.url)}`;
+  ws.subscribe(topic);
+  // server.publish reaches every member, the sender included (it sees its line arrive);
+  // ws.publish would skip the sender. A member that stops reading misses lines once a
+  // megabyte waits for it (maxBackpressure, 'drop'), without holding up the room.
+  wss.publish(topic, `${name} joined`);
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) wss.publish(topic, `${name}: ${data.toString('utf8')}`);
+  });
+  // By 'close' the connection has left its topics.
+  ws.on('close', () => wss.publish(topic, `${name} left`));
+});
+
 console.log(`Chat on ${pageOrigin}/ (WebSocket endpoint ${pageOrigin.replace('http', 'ws')}/ws)`);
-console.log('Open it in two browser tabs. Ctrl-C stops the server.');
+console.log('Open it in two browser tabs (add #name to the URL for another room). Ctrl-C stops the server.');
 
 function stop(): void {
   // wss.close() sends 1001 Going Away to every client; http.close() stops accepting.

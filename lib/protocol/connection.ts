@@ -67,6 +67,20 @@ export interface SendOptions {
 
 type SendCallback = (err?: Error) => void;
 
+/**
+ * The bytes of one whole data frame encoded once for many connections (a published message,
+ * lib/pubsub): never masked, so for the server role only. `chunks` is null while a shared
+ * compression still runs; the frame then waits in the send queue, in order with everything
+ * else, until `whenReady` calls back.
+ */
+export interface EncodedFrame {
+  readonly chunks: Buffer[] | null;
+  /** Bytes counted in `pendingSendBytes` while the frame waits (its payload size). */
+  readonly size: number;
+  /** Call `cb` once `chunks` is set (only asked while it is null). */
+  whenReady(cb: () => void): void;
+}
+
 /** One frame waiting behind a pending compression. */
 interface OutFrame {
   b0: number;
@@ -76,6 +90,8 @@ interface OutFrame {
   ready: boolean;
   err: Error | null;
   cb: SendCallback | undefined;
+  /** A frame encoded elsewhere (sendEncoded), written as is. */
+  encoded: EncodedFrame | null;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -254,6 +270,30 @@ export class Connection implements FrameSink {
     else this.emit(b0, data, data.length, cb);
   }
 
+  /**
+   * Write a data frame encoded elsewhere (a whole message, unmasked), in order with this
+   * connection's other sends. Returns false, sending nothing, when no data frame may go now:
+   * after our close, during a streamed message of our own (a frame in between would break
+   * it), or in the client role (frames must be masked per connection).
+   */
+  sendEncoded(frame: EncodedFrame): boolean {
+    if (this._closeSent || this.destroyed || this.outOpen || this.maskOut) return false;
+    if (frame.chunks !== null && this.qHead === this.queue.length) {
+      if (this.handler.write(frame.chunks) === false) this.blocked = true;
+      return true;
+    }
+    const item: OutFrame = { b0: 0, payload: null, size: frame.size, ready: frame.chunks !== null, err: null, cb: undefined, encoded: frame };
+    this.queue.push(item);
+    this._pendingSendBytes += frame.size;
+    if (!item.ready) {
+      frame.whenReady(() => {
+        item.ready = true;
+        if (!this.destroyed && !this.failed) this.flush();
+      });
+    }
+    return true;
+  }
+
   /** Send a ping (payload <= 125 bytes, else InvalidArgumentError). Dropped after our close (`cb` gets InvalidStateError). */
   ping(payload: Buffer = EMPTY, cb?: SendCallback): void {
     this.control(OP_PING, payload, cb);
@@ -419,14 +459,14 @@ export class Connection implements FrameSink {
       if (cb) cb();
       return null;
     }
-    const item: OutFrame = { b0, payload, size, ready: true, err: null, cb };
+    const item: OutFrame = { b0, payload, size, ready: true, err: null, cb, encoded: null };
     this.queue.push(item);
     this._pendingSendBytes += size;
     return item;
   }
 
   private sendCompressed(b0: number, data: Buffer, fin: boolean, cb: SendCallback | undefined): void {
-    const item: OutFrame = { b0, payload: null, size: data.length, ready: false, err: null, cb };
+    const item: OutFrame = { b0, payload: null, size: data.length, ready: false, err: null, cb, encoded: null };
     this.queue.push(item);
     this._pendingSendBytes += data.length;
     this.transform!.compress(data, fin, (err, out) => {
@@ -456,7 +496,11 @@ export class Connection implements FrameSink {
           return;
         }
         if (item === this.queuedPong) this.queuedPong = null;
-        this.writeFrame(item.b0, item.payload!);
+        if (item.encoded !== null) {
+          if (this.handler.write(item.encoded.chunks!) === false) this.blocked = true;
+        } else {
+          this.writeFrame(item.b0, item.payload!);
+        }
         if (item.cb) item.cb();
         if (this.destroyed || this.failed) return;
       }

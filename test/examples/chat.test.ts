@@ -71,3 +71,37 @@ t.test('the chat endpoint refuses other origins with 403 (the page alone may con
   ws.close(1000);
   await new Promise((r) => ws.once('close', r));
 });
+
+t.test('the chat keeps rooms apart: a line reaches its own room only', async (t) => {
+  const { match } = await startExample(t, 'chat', /Chat on (http:\/\/\S+?)\/ /);
+  const origin = match[1]!;
+  const url = (room: string) => `${origin.replace('http', 'ws')}/ws?room=${room}`;
+  const join = async (room: string) => {
+    const ws = await connect(url(room), { origin, keepAliveInterval: 0 });
+    const lines: string[] = [];
+    ws.on('message', (data: Buffer) => lines.push(data.toString()));
+    return { ws, lines };
+  };
+  const until = (lines: string[], line: string) => new Promise<void>((resolve) => {
+    const check = () => (lines.includes(line) ? resolve() : setTimeout(check, 10));
+    check();
+  });
+  const a = await join('games');
+  await until(a.lines, 'guest 1 joined');
+  const b = await join('games');
+  await until(b.lines, 'guest 2 joined');
+  const c = await join('work');
+  await until(c.lines, 'guest 3 joined');
+  a.ws.send('anyone for chess?');
+  c.ws.send('meeting at 3');
+  await until(b.lines, 'guest 1: anyone for chess?');
+  await until(c.lines, 'guest 3: meeting at 3');
+  await until(a.lines, 'guest 1: anyone for chess?');
+  b.ws.close(1000);
+  await until(a.lines, 'guest 2 left');
+  t.same(a.lines, ['guest 1 joined', 'guest 2 joined', 'guest 1: anyone for chess?', 'guest 2 left']);
+  t.same(b.lines, ['guest 2 joined', 'guest 1: anyone for chess?']);
+  t.same(c.lines, ['guest 3 joined', 'guest 3: meeting at 3'], 'nothing from the games room');
+  for (const { ws } of [a, c]) ws.close(1000);
+  await Promise.all([a, c].map(({ ws }) => new Promise((r) => ws.once('close', r))));
+});

@@ -1,0 +1,153 @@
+/**
+ * Child of `bench/run.js --only fanout`.
+ *
+ * `server <kind>`: a fan-out server in which every connection is subscribed to one topic and a
+ * message received from any connection goes to every other one: ours (`ws.subscribe` +
+ * `ws.publish`), uWS.js (`ws.subscribe` + `ws.publish`), ws (a `for` loop over `wss.clients`).
+ *
+ * `client`: the subscribers and the one publisher, raw `net` sockets (independent of lib/). Each
+ * subscriber only counts bytes: every message has the same size, so deliveries = bytes / frame
+ * length. The publisher keeps `window` messages in flight across the whole fan-out (the next one
+ * goes when the deliveries of the oldest are in), so no server is pushed into dropping.
+ */
+import net from 'node:net';
+import { createRequire } from 'node:module';
+import { BENCH_MASK, OP_TEXT, buildFrame, headerLength, makePayload, upgradeRequest } from './frames.js';
+import { importLib, measureWindow, serveParent } from './util.js';
+
+const require = createRequire(import.meta.url);
+const HOST = '127.0.0.1';
+const role = process.argv[2];
+
+async function startServer(kind: string): Promise<number> {
+  if (kind === 'ours') {
+    const lib = await importLib('index.js');
+    const server = new lib.WebSocketServer({ host: HOST, port: 0, keepAliveInterval: 0, backlog: 4096 });
+    server.on('connection', (ws: any) => {
+      ws.subscribe('fan');
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.publish('fan', data, { binary: isBinary }));
+      ws.on('error', () => {});
+    });
+    return (await server.listen()).port;
+  }
+  if (kind === 'ws') {
+    const { WebSocketServer } = require('ws') as typeof import('ws');
+    const wss = new WebSocketServer({ host: HOST, port: 0, backlog: 4096, perMessageDeflate: false });
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, isBinary) => {
+        for (const c of wss.clients) if (c !== ws) c.send(data as Buffer, { binary: isBinary });
+      });
+      ws.on('error', () => {});
+    });
+    await new Promise<void>((r) => wss.on('listening', r));
+    return (wss.address() as net.AddressInfo).port;
+  }
+  if (kind === 'uws') {
+    const uws = require(`@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+    let token: unknown;
+    const app = uws.App().ws('/*', {
+      compression: uws.DISABLED, maxBackpressure: 1 << 30, idleTimeout: 0, maxPayloadLength: 1 << 20,
+      open: (ws: any) => ws.subscribe('fan'),
+      message: (ws: any, msg: ArrayBuffer, isBinary: boolean) => ws.publish('fan', msg, isBinary),
+    });
+    await new Promise<void>((res, rej) => app.listen(HOST, 0, (t: unknown) => (t ? ((token = t), res()) : rej(new Error('uws listen failed')))));
+    return uws.us_socket_local_port(token);
+  }
+  throw new Error(`unknown server kind ${kind}`);
+}
+
+/** Connect and upgrade; resolves with the socket and the bytes after the 101 head. */
+function open(port: number): Promise<{ sock: net.Socket; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: HOST, noDelay: true });
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('handshake timeout')); }, 20_000);
+    sock.once('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.once('connect', () => sock.write(upgradeRequest(HOST, port)));
+    let acc = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      acc = Buffer.concat([acc, c]);
+      const end = acc.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.removeAllListeners('error');
+      if (!acc.subarray(0, 12).toString('latin1').startsWith('HTTP/1.1 101')) { sock.destroy(); reject(new Error(`refused: ${acc.subarray(0, 40)}`)); return; }
+      resolve({ sock, rest: acc.subarray(end + 4) });
+    };
+    sock.on('data', onData);
+  });
+}
+
+const subs: net.Socket[] = [];
+let publisher: net.Socket | null = null;
+/** Bytes received by all subscribers since the last `run` began. */
+let received = 0;
+let onProgress: (() => void) | null = null;
+
+function onSubData(chunk: Buffer): void {
+  received += chunk.length;
+  onProgress?.();
+}
+
+async function openAll({ port, n }: { port: number; n: number }): Promise<number> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      next++;
+      const { sock } = await open(port);
+      sock.on('data', onSubData);
+      sock.on('error', () => {});
+      subs.push(sock);
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  publisher = (await open(port)).sock;
+  publisher.on('error', () => {});
+  return subs.length;
+}
+
+/** Publish `size`-byte text messages with `window` in flight; deliveries/s over the measured window. */
+async function run({ size, window, warmupMs, durationMs }: { size: number; window: number; warmupMs: number; durationMs: number }) {
+  const n = subs.length;
+  const frameLen = headerLength(size, false) + size;
+  const msg = buildFrame(makePayload(size, true), OP_TEXT, BENCH_MASK);
+  received = 0;
+  let sent = 0;
+  let counting = false;
+  let countedFrom = 0;
+  let counted = 0;
+  let lastProgress = Date.now();
+  const pump = (): void => {
+    const delivered = Math.floor(received / frameLen);
+    if (counting) counted = delivered - countedFrom;
+    lastProgress = Date.now();
+    // In flight: messages whose deliveries are not all in yet.
+    while (sent * n - delivered < window * n) {
+      publisher!.write(msg);
+      sent++;
+    }
+  };
+  onProgress = pump;
+  pump();
+  const stall = setInterval(() => {
+    if (Date.now() - lastProgress > 5000) onProgress = null;
+  }, 1000);
+  const w = await measureWindow(warmupMs, durationMs, (on) => {
+    if (on) countedFrom = Math.floor(received / frameLen);
+    counting = on;
+  });
+  onProgress = null;
+  clearInterval(stall);
+  const stalled = Date.now() - lastProgress > 5000;
+  // Let the in-flight messages land before the next cell.
+  const want = sent * frameLen * n;
+  for (let i = 0; i < 200 && received < want; i++) await new Promise((r) => setTimeout(r, 25));
+  return { deliveriesPerSec: counted / w.seconds, cpuPct: w.cpuPct, subscribers: n, stalled, lost: Math.max(0, want - received) / frameLen };
+}
+
+if (role === 'server') {
+  const port = await startServer(process.argv[3] ?? 'ours');
+  serveParent({ stats: () => { const c = process.cpuUsage(); return { cpuUs: c.user + c.system, t: Date.now() }; } }, { port });
+} else {
+  serveParent({ open: openAll, run, closeAll: () => { for (const s of [...subs, publisher]) s?.destroy(); subs.length = 0; return 0; } });
+}

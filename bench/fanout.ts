@@ -1,0 +1,99 @@
+/**
+ * `npm run bench -- --only fanout`: one publisher, 10,000 subscribers (--quick: 1,000), 16 B and
+ * 1 KiB text messages; deliveries/s of our `ws.publish` against uWebSockets.js `ws.publish` and
+ * `ws` with a `for` loop over `wss.clients`, each server in its own process and the clients
+ * (bench/fanout-peer.ts, raw sockets) in another. Writes the `fanout` section of the results file.
+ */
+import { createRequire } from 'node:module';
+import { commandLine, describeEnv, fmtMed, fmtNum, fmtRatio, mdTable, median, startChild } from './util.js';
+import { envLines, upsertSection } from './results.js';
+
+const require = createRequire(import.meta.url);
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
+const FD_LIMIT = 65536;
+
+export interface FanoutContext {
+  quick: boolean;
+  runs: number;
+  out: string;
+  argv: string[];
+  scriptUrl: string;
+  log: (s: string) => void;
+}
+
+function haveUws(): boolean {
+  try {
+    require(`@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function fanoutSection(ctx: FanoutContext): Promise<void> {
+  const n = ctx.quick ? 1000 : 10_000;
+  // Enough in flight that round trips do not bound the rate; at most 16 KiB queued per subscriber.
+  const window = 16;
+  const warmupMs = ctx.quick ? 300 : 500;
+  const durationMs = ctx.quick ? 700 : 2000;
+  const sizes = [16, 1024];
+  const kinds: Array<[string, string]> = [['ours', 'ours'], ...(haveUws() ? [['uWS.js', 'uws'] as [string, string]] : []), ['ws (for loop)', 'ws']];
+  ctx.log(`fanout: 1 publisher, ${n} subscribers, ${kinds.map((k) => k[0]).join(' / ')}`);
+  const res = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
+  const notes: string[] = [];
+  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+  for (let r = 0; r < ctx.runs; r++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const [name, kind] = kinds[(k + r) % kinds.length]!;
+      const server = startChild('fanout-peer.js', { cpu: SERVER_CPU, fdLimit: FD_LIMIT, args: ['server', kind] });
+      const client = startChild('fanout-peer.js', { cpu: CLIENT_CPU, fdLimit: FD_LIMIT, args: ['client'] });
+      try {
+        const { port } = await server.ready;
+        await client.ready;
+        await client.request('open', { port, n }, 300_000);
+        for (const size of sizes) {
+          const before = await server.request('stats');
+          const x = await client.request('run', { size, window, warmupMs, durationMs }, 120_000);
+          const after = await server.request('stats');
+          if (x.stalled || x.lost > 0) notes.push(`${name} ${size} B run ${r + 1}: ${x.stalled ? 'stalled' : ''} ${x.lost} deliveries missing`);
+          push(res, `${size}|${name}`, x.deliveriesPerSec);
+          push(cpu, `${size}|${name}`, ((after.cpuUs - before.cpuUs) / 1e3 / Math.max(1, after.t - before.t)) * 100);
+          push(cpu, `${size}|${name}|client`, x.cpuPct);
+        }
+      } catch (e) {
+        notes.push(`${name} run ${r + 1}: ${(e as Error).message.split('\n')[0]}`);
+        for (const size of sizes) push(res, `${size}|${name}`, NaN);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
+    }
+  }
+  const names = kinds.map((k) => k[0]);
+  const paired = (size: number, a: string, b: string) => {
+    const A = res.get(`${size}|${a}`) ?? [];
+    const B = res.get(`${size}|${b}`) ?? [];
+    return median(A.map((x, i) => x / B[i]!).filter(Number.isFinite));
+  };
+  const peers = names.filter((x) => x !== 'ours');
+  const rows = sizes.map((size) => [
+    `${size === 1024 ? '1 KiB' : `${size} B`} text`,
+    ...names.map((nm) => fmtMed(res.get(`${size}|${nm}`) ?? [])),
+    ...peers.map((p) => fmtRatio(paired(size, 'ours', p))),
+    names.map((nm) => fmtNum(median(cpu.get(`${size}|${nm}`) ?? []), 2)).join(' / '),
+    names.map((nm) => fmtNum(median(cpu.get(`${size}|${nm}|client`) ?? []), 2)).join(' / '),
+  ]);
+  for (const row of rows) ctx.log(`  ${row.join(' | ')}`);
+  const env = describeEnv(commandLine(ctx.scriptUrl, ctx.argv));
+  upsertSection(ctx.out, 'fanout', ['## Fan-out: one publisher, many subscribers', '', envLines(env), '',
+    `${n} subscribers and one publisher (raw sockets in one client process, bench/fanout-peer.ts) against each server in its own ` +
+    'process; every connection is subscribed to one topic and what the publisher sends goes to all the others: ours with ' +
+    '`ws.publish` (framed once for all), uWebSockets.js with `ws.publish`, `ws` with a `for` loop over `wss.clients` calling `send`. ' +
+    `${window} messages in flight across the fan-out; ${warmupMs} ms warm-up, ${durationMs} ms measured; ${ctx.runs} run(s), servers ` +
+    'rotated run by run; ratios are the median of the per-run ratios. Deliveries/s = messages received by all subscribers per second.', '',
+    mdTable(['message', ...names.map((x) => `${x} deliveries/s`), ...peers.map((p) => `ours/${p}`), `server CPU % (${names.join(' / ')})`, 'client CPU %'], rows),
+    '', ...(notes.length ? ['Notes:', '', ...notes.map((x) => `- ${x}`), ''] : [])].join('\n'));
+  ctx.log(`wrote section fanout of ${ctx.out}`);
+}
