@@ -17,6 +17,7 @@ import { internalError, writeRejection } from './handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
 import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import type { Broker } from './pubsub/broker.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
@@ -64,6 +65,10 @@ export interface ServerOptions extends WebSocketOptions {
   maxHeaderLineLength?: number;
   /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
   handshakeTimeout?: number;
+  /** Carries published messages to the other servers (see lib/pubsub/broker.ts). */
+  broker?: Broker;
+  /** Standalone mode: listen with SO_REUSEPORT, the socket this process's own (also in a cluster worker), so that several processes share the port and the kernel spreads connections; Node >= 22.12 on Linux (older Node ignores it). */
+  reusePort?: boolean;
 }
 
 /** The events of a {@link WebSocketServer} and their arguments. */
@@ -213,7 +218,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.options.port ?? 0, this.options.host, () => {
+        const reuse = this.options.reusePort === true ? { reusePort: true, exclusive: true } : {};
+        server.listen({ port: this.options.port ?? 0, host: this.options.host, ...reuse }, () => {
           server.off('error', reject);
           resolve();
         });
