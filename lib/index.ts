@@ -32,3 +32,9 @@ export {
   ConnectionClosedError,
 } from './errors.js';
 export type { UpgradeResponseDetails } from './errors.js';
+export type { Broker, BrokerListener } from './pubsub/broker.js';
+export { BrokerError } from './pubsub/broker-error.js';
+export { ClusterBroker, ClusterRelay } from './pubsub/cluster-broker.js';
+export type { ClusterBrokerOptions, RelayPeer } from './pubsub/cluster-broker.js';
+export { RedisBroker } from './pubsub/redis-broker.js';
+export type { RedisBrokerOptions, RedisClientLike, NodeRedisClient, IoRedisClient } from './pubsub/redis-broker.js';
