@@ -1,7 +1,7 @@
 // ClusterBroker over real processes: this test is the cluster primary (running the relay), two
 // cluster workers run fixtures/broker-peer.js, for both IPC serializations (JSON and 'advanced').
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,24 @@ for (const serialization of ['json', 'advanced'] as const) {
     brokerContract(t, { a, b, subscribers: async (topic) => relay.subscribers(topic) });
   });
 }
+
+t.test('the broker contract with plain child_process.fork() children: relay() and add(child)', async (t) => {
+  const children = [fork(FIXTURE, ['cluster']), fork(FIXTURE, ['cluster'])];
+  const own = ClusterBroker.relay();
+  for (const c of children) own.add(c);
+  t.teardown(async () => {
+    own.close();
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const exited = once(c, 'exit');
+      c.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const [a, b] = children.map((c) => new RemoteBroker(c)) as [RemoteBroker, RemoteBroker];
+  await Promise.all([a.ready, b.ready]);
+  brokerContract(t, { a, b, subscribers: async (topic) => own.subscribers(topic) });
+});
 
 t.test('a worker that exits leaves no subscription behind; the others carry on', async (t) => {
   const { a, b, wb } = await workers(t, 'json');
