@@ -52,8 +52,13 @@ export {
 export type { UpgradeResponseDetails } from './errors.js';
 export type { PublishOptions } from './websocket.js';
 export { MemoryBroker, MemoryHub } from './pubsub/memory-broker.js';
-export { BrokerError } from './pubsub/broker-link.js';
 export type { BrokerStats } from './pubsub/broker-link.js';
 export { DEFAULT_MAX_BACKPRESSURE } from './pubsub/options.js';
 export type { PubSubOptions, BackpressurePolicy } from './pubsub/options.js';
 export type { Broker, BrokerListener } from './pubsub/broker.js';
+export { BrokerError } from './pubsub/broker-error.js';
+export type { BrokerErrorCode, BrokerOperation } from './pubsub/broker-error.js';
+export { ClusterBroker, ClusterRelay } from './pubsub/cluster-broker.js';
+export type { ClusterBrokerOptions, RelayPeer } from './pubsub/cluster-broker.js';
+export { RedisBroker } from './pubsub/redis-broker.js';
+export type { RedisBrokerOptions, RedisClientLike, NodeRedisClient, IoRedisClient } from './pubsub/redis-broker.js';

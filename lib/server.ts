@@ -17,6 +17,7 @@ import { internalError, writeRejection } from './handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from './handshake/request.js';
 import type { ProtocolPolicy } from './handshake/subprotocol.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import type { Broker } from './pubsub/broker.js';
 import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './server-h2.js';
 import { ServerResume, type ResumableSession, type ResumeServerOptions } from './server-resume.js';
 import { SocketTransport } from './transport/socket.js';
@@ -26,7 +27,8 @@ import { applyTerms } from './session.js';
 import { resolveClose, resolveDrain, runDrain, type DrainOptions, type ServerCloseOptions } from './shutdown.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES, tooManyHandshakes } from './handshake/pending-limit.js';
 import { WebSocket, type PublishOptions, type SendData } from './websocket.js';
-import type { BrokerError, BrokerStats } from './pubsub/broker-link.js';
+import type { BrokerStats } from './pubsub/broker-link.js';
+import type { BrokerError } from './pubsub/broker-error.js';
 import type { PubSubOptions } from './pubsub/options.js';
 import { ServerPubSub } from './pubsub/pubsub.js';
 
@@ -84,6 +86,8 @@ export interface ServerOptions extends WebSocketOptions, PubSubOptions {
   clock?: Clock;
   /** Resumable sessions for clients that offer them (`true`, or window and buffer settings); see docs/resume.md. Default off. */
   resume?: boolean | ResumeServerOptions;
+  /** Standalone mode: listen with SO_REUSEPORT, the socket this process's own (also in a cluster worker), so that several processes share the port and the kernel spreads connections; Node >= 22.12 on Linux (older Node ignores it). */
+  reusePort?: boolean;
 }
 
 /** The events of a {@link WebSocketServer} and their arguments. */
@@ -259,7 +263,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.options.port ?? 0, this.options.host, () => {
+        const reuse = this.options.reusePort === true ? { reusePort: true, exclusive: true } : {};
+        server.listen({ port: this.options.port ?? 0, host: this.options.host, ...reuse }, () => {
           server.off('error', reject);
           resolve();
         });

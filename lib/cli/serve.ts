@@ -1,9 +1,14 @@
 // `rfcws serve`: an echo (or broadcast) server that logs every connection.
 import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../server.js';
 import type { UpgradeRequest } from '../handshake/request.js';
+import type { Broker } from '../pubsub/broker.js';
+import { ClusterBroker } from '../pubsub/cluster-broker.js';
 import type { WebSocket } from '../websocket.js';
 import { intOption, parse, readFileFor, UsageError } from './args.js';
+import { connectRedis, redisUrlOption } from './redis.js';
+import { reportListening, runWorkers, workerRole } from './workers.js';
 
 export const SERVE_USAGE = `Usage: rfcws serve [options]
 
@@ -28,6 +33,11 @@ Options:
   --keepalive <seconds>        ping interval; a silent peer is dropped after as long again
                                (0 = off; default 30)
   --no-deflate                 do not negotiate permessage-deflate (on by default)
+  --workers <n>                run n servers on the port, one per process (node:cluster; each
+                               with reusePort on Node >= 22.12 on Linux); topics cross them by
+                               cluster IPC. Log lines say which worker took each connection
+  --redis <url>                carry topics to other servers through Redis (redis://host:port);
+                               needs the redis package (npm install redis)
   --quiet                      do not log connections
   -h, --help                   print this help
 `;
@@ -58,6 +68,8 @@ export async function serve(argv: string[]): Promise<void> {
           'max-payload': { type: 'string' },
           keepalive: { type: 'string' },
           'no-deflate': { type: 'boolean' },
+          workers: { type: 'string' },
+          redis: { type: 'string' },
           quiet: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -82,10 +94,50 @@ export async function serve(argv: string[]): Promise<void> {
     throw new UsageError('serve', '--h2c is for cleartext; with --tls-cert HTTP/2 is served already (ALPN h2)');
   }
   const broadcast = values.broadcast === true;
-  const log = values.quiet ? () => {} : (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const workers = values.workers === undefined ? 0 : intOption('serve', '--workers', values.workers, 0, 1, 1024);
+  const redisUrl = values.redis === undefined ? undefined : redisUrlOption(values.redis);
+  const role = workerRole();
+  const stamp = (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
+  const log = values.quiet ? () => {} : role === null ? stamp : (line: string) => stamp(`worker ${role.id} ${line}`);
+  const announce = (address: Pick<AddressInfo, 'address' | 'family' | 'port'>, suffix = ''): void => {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `${tls ? 'wss' : 'ws'}://${host}:${address.port}${values.path?.[0] ?? '/'}`;
+    const hints = [
+      tls ? ` --ca ${values['tls-cert']}` : '',
+      values.origin?.[0] === undefined ? '' : ` -o ${values.origin[0]}`,
+      values.subprotocol?.[0] === undefined ? '' : ` -s ${values.subprotocol[0]}`,
+    ].join('');
+    const versions = tls !== undefined || values.h2c ? 'HTTP/2 and HTTP/1.1' : 'HTTP/1.1';
+    console.log(`${broadcast ? 'Broadcast' : 'Echo'} server listening on ${url} (${versions})${suffix}`);
+    console.log(`Try it: node dist/lib/cli.js connect ${url}${hints}   (or: npx rfcws connect ${url}${hints})`);
+  };
+  if (workers > 0 && role === null) {
+    const host = values.host ?? '127.0.0.1';
+    return runWorkers({
+      workers,
+      port,
+      log: stamp,
+      listening: (p, mode) => announce({ address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port: p }, ` with ${workers} workers (${mode})`),
+    });
+  }
+
+  let broker: Broker | undefined;
+  let closeBroker = async (): Promise<void> => {};
+  if (redisUrl !== undefined) {
+    const redis = await connectRedis(redisUrl, log);
+    ({ broker } = redis);
+    closeBroker = redis.close;
+    log(`topics go through Redis at ${redisUrl} (channels ${redis.broker.prefix}<topic>)`);
+  } else if (role !== null) {
+    const cluster = new ClusterBroker();
+    broker = cluster;
+    closeBroker = () => cluster.close();
+  }
 
   const server = new WebSocketServer({
-    port,
+    broker,
+    reusePort: role?.mode === 'reusePort',
+    port: role?.port ?? port,
     host: values.host ?? '127.0.0.1',
     path: values.path,
     tls,
@@ -123,23 +175,21 @@ export async function serve(argv: string[]): Promise<void> {
   server.on('error', (err) => log(`server error: ${err.message}`));
 
   const address = await server.listen();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${tls ? 'wss' : 'ws'}://${host}:${address.port}${values.path?.[0] ?? '/'}`;
-  const hints = [
-    tls ? ` --ca ${values['tls-cert']}` : '',
-    values.origin?.[0] === undefined ? '' : ` -o ${values.origin[0]}`,
-    values.subprotocol?.[0] === undefined ? '' : ` -s ${values.subprotocol[0]}`,
-  ].join('');
-  const versions = tls !== undefined || values.h2c ? 'HTTP/2 and HTTP/1.1' : 'HTTP/1.1';
-  console.log(`${broadcast ? 'Broadcast' : 'Echo'} server listening on ${url} (${versions})`);
-  console.log(`Try it: node dist/lib/cli.js connect ${url}${hints}   (or: npx rfcws connect ${url}${hints})`);
+  if (role === null) announce(address);
+  else reportListening(address.port);
+  let stopping = false;
   const stop = (): void => {
-    console.log('Shutting down: closing every connection with 1001 Going Away');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    if (stopping) return;
+    stopping = true;
+    if (role === null) console.log('Shutting down: closing every connection with 1001 Going Away');
+    server
+      .close()
+      .then(closeBroker)
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

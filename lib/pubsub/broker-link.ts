@@ -2,20 +2,9 @@
 // origin id, the broker topic is subscribed while a local socket is, and what comes back is
 // delivered locally unless it is malformed or the server's own (exactly once: its sockets got
 // their copy when it was published).
-import { WebSocketError } from '../errors.js';
+import { BrokerError, type BrokerOperation } from './broker-error.js';
 import type { Broker } from './broker.js';
 import { decodeEnvelope, encodeEnvelope, newOrigin } from './envelope.js';
-
-/** A broker operation that failed; emitted as the server's `brokerError` event. */
-export class BrokerError extends WebSocketError {
-  constructor(
-    readonly operation: 'publish' | 'subscribe' | 'unsubscribe',
-    readonly topic: string,
-    cause: unknown,
-  ) {
-    super('ERR_WS_BROKER', `broker ${operation} on topic "${topic}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
 
 /** Counters of what crossed the broker, as `server.brokerStats` shows them. */
 export interface BrokerStats {
@@ -77,10 +66,10 @@ export class BrokerLink {
    * callers, so a rejected promise nobody awaits would be an unhandled rejection (a crash).
    * Every failure, thrown or rejected, becomes one `onError` instead.
    */
-  private call(operation: BrokerError['operation'], topic: string, run: () => Promise<void>): void {
+  private call(operation: BrokerOperation, topic: string, run: () => Promise<void>): void {
     const fail = (err: unknown): void => {
       if (operation === 'publish') this.stats.publishFailed++;
-      this.onError(new BrokerError(operation, topic, err));
+      this.onError(BrokerError.failed(operation, topic, err));
     };
     let p: Promise<void>;
     try {

@@ -2,7 +2,8 @@
 // together; server.ts holds one of these and forwards `publish` and `subscribers` to it.
 import type { ValidDeflateOptions } from '../extensions/permessage-deflate.js';
 import type { PublishOptions, SendData, WebSocket } from '../websocket.js';
-import { BrokerLink, type BrokerError, type BrokerStats } from './broker-link.js';
+import { BrokerLink, type BrokerStats } from './broker-link.js';
+import type { BrokerError } from './broker-error.js';
 import { resolvePubSubOptions, type PubSubOptions } from './options.js';
 import { SharedDeflate } from './prepared.js';
 import { Topics } from './topics.js';

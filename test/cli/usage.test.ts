@@ -39,7 +39,7 @@ t.test('--help, help <command>, <command> --help and --version print to stdout a
 t.test('every flag of the help texts is spelled as the brief asks', async (t) => {
   const serve = run(t, ['serve', '--help']);
   await serve.exited;
-  for (const flag of ['--port', '--host', '--path', '--tls-cert', '--tls-key', '-s, --subprotocol', '--origin', '--broadcast', '--max-payload', '--keepalive', '--no-deflate', '--quiet']) {
+  for (const flag of ['--port', '--host', '--path', '--tls-cert', '--tls-key', '-s, --subprotocol', '--origin', '--broadcast', '--max-payload', '--keepalive', '--no-deflate', '--workers', '--redis', '--quiet']) {
     t.ok(serve.out().includes(flag), `serve --help lists ${flag}`);
   }
   const connect = run(t, ['connect', '--help']);

@@ -4,7 +4,7 @@
 // ('brokerError', or one process warning), never thrown nor left as unhandled rejections.
 import t from 'tap';
 import { once } from 'node:events';
-import { BrokerError } from '../../lib/pubsub/broker-link.js';
+import { BrokerError } from '../../lib/pubsub/broker-error.js';
 import type { Broker } from '../../lib/pubsub/broker.js';
 import { encodeEnvelope, newOrigin } from '../../lib/pubsub/envelope.js';
 import { MemoryBroker, MemoryHub } from '../../lib/pubsub/memory-broker.js';
