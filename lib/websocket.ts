@@ -5,8 +5,10 @@ import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
 import { MessageIterator, type Message } from './iterator.js';
-import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
+import { ConnectionClosedError, InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import { MessageStream } from './incoming-stream.js';
+import { isStreamSource, pumpMessage, type SendStreamOptions, type StreamSource } from './outgoing-stream.js';
 
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export { DEFAULT_OPTIONS, resolveOptions } from './options.js';
@@ -62,6 +64,8 @@ export interface WebSocketEvents {
   error: [err: Error];
   /** `bufferedAmount` fell back under `sendHighWaterMark` after a send returned false. */
   drain: [];
+  /** With `streamMessages`: a data message starts; its bytes flow through `stream` as they arrive. */
+  messageStream: [stream: MessageStream, isBinary: boolean];
 }
 
 /** Data accepted by `send()`. */
@@ -80,8 +84,9 @@ export interface SendOptions {
 const PAUSE_STARTUP = 1;
 const PAUSE_CONSUMER = 2;
 const PAUSE_USER = 4;
+const PAUSE_STREAM = 8;
 /** Reasons that also stop the transport being read (not just message delivery). */
-const STOP_READING = PAUSE_CONSUMER | PAUSE_USER;
+const STOP_READING = PAUSE_CONSUMER | PAUSE_USER | PAUSE_STREAM;
 /** How long the client waits for the server to close TCP after the closing handshake. */
 const CLIENT_TCP_CLOSE_WAIT = 1_000;
 const OPEN = 1;
@@ -136,6 +141,13 @@ export class WebSocket
   private closeEmitted = false;
   private readonly registry: Set<WebSocket> | null;
   private iterator: MessageIterator | null = null;
+  /** streamMessages: the message being received. */
+  private inStream: MessageStream | null = null;
+  /** sendStream() owns the data frames: other sends wait here, written after its last fragment. */
+  private held: Array<[Buffer, boolean, SendOptions | undefined, ((err?: Error) => void) | undefined]> | null = null;
+  private heldBytes = 0;
+  /** Set while sendStream() itself sends (its fragments pass the hold). */
+  private pumping = false;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
   constructor(init: WebSocketInit) {
@@ -155,6 +167,8 @@ export class WebSocket
       maxPayload: o.maxPayload,
       maxFragments: o.maxFragments,
       transform: init.transform,
+      perFragment: o.streamMessages,
+      maxStreamPayload: o.maxStreamPayload,
     });
     // Nothing is delivered until the caller had a chance to attach listeners
     // (the server's 'connection' event, the client's resolved promise); reading goes on meanwhile.
@@ -176,7 +190,7 @@ export class WebSocket
 
   /** Bytes accepted by `send()`, `ping()` and `pong()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.transport.writableLength + this.conn.pendingSendBytes;
+    return this.transport.writableLength + this.conn.pendingSendBytes + this.heldBytes;
   }
 
   get remoteAddress(): string | undefined {
@@ -185,6 +199,11 @@ export class WebSocket
 
   get remotePort(): number | undefined {
     return this.transport.remotePort;
+  }
+
+  /** Whether data messages arrive as streams (`messageStream`, the `streamMessages` option) rather than whole. */
+  get streamsMessages(): boolean {
+    return this.opts.streamMessages;
   }
 
   /** The TLS session under this connection (over HTTP/2: the session's), or null on a cleartext one. */
@@ -219,6 +238,11 @@ export class WebSocket
       this.onSendQueueFull(cb);
       return false;
     }
+    if (this.held !== null && !this.pumping) {
+      this.held.push([buf, binary, options, cb]);
+      this.heldBytes += buf.length;
+      return this.belowMark();
+    }
     const fin = options?.fin ?? true;
     const transform = this.transform;
     // The core decides from a message's first piece and keeps that for the rest; a streamed
@@ -232,6 +256,34 @@ export class WebSocket
       this.conn.send(buf, binary, { fin, compress: false });
     }
     return this.belowMark();
+  }
+
+  /**
+   * Send one message whose data is read from `source` (a Readable or an
+   * (async) iterable of Buffers, typed arrays or strings) as it comes, one
+   * fragment per chunk, each after `bufferedAmount` fell under
+   * `sendHighWaterMark`; with permessage-deflate the whole message is one
+   * DEFLATE stream. Resolves once the last fragment is written. `send()` calls
+   * made meanwhile are queued (counted in `bufferedAmount`) and written after
+   * it; a second `sendStream()` before this one settles rejects with
+   * InvalidStateError. If the source fails, the connection is closed with
+   * 1011 (the peer must not take a cut message as complete) and the promise
+   * rejects with the source's error.
+   */
+  sendStream(source: StreamSource, options: SendStreamOptions = {}): Promise<void> {
+    if (!isStreamSource(source)) return Promise.reject(new InvalidArgumentError('sendStream() takes a Readable or an (async) iterable'));
+    if (this.state !== OPEN) return Promise.reject(new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the stream was not sent`));
+    if (this.held !== null) return Promise.reject(new InvalidStateError('another sendStream() is in progress: await it first'));
+    this.held = [];
+    const opts: SendOptions = { binary: options.binary ?? true, compress: options.compress, fin: false };
+    return pumpMessage(source, { fragment: (data, fin) => this.sendFragment(data, fin, opts) }).then(
+      () => this.releaseHeld(),
+      (err: Error) => {
+        if (this.state === OPEN) this.close(1011, 'the message source failed');
+        this.releaseHeld();
+        throw err;
+      },
+    );
   }
 
   /**
@@ -306,8 +358,31 @@ export class WebSocket
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.opts.streamMessages) {
+      // A compressed message, inflated whole (within maxPayload): delivered as a stream all the same.
+      this.onMessageStart(isBinary);
+      this.onMessageData(data, true);
+      return;
+    }
     if (this.liveness !== null) this.liveness.active = true;
     this.emit('message', data, isBinary);
+  }
+
+  /** @internal streamMessages: an uncompressed message starts. */
+  onMessageStart(isBinary: boolean): void {
+    if (this.liveness !== null) this.liveness.active = true;
+    const stream = new MessageStream(isBinary, {
+      pause: () => this.hold(PAUSE_STREAM),
+      resume: () => this.release(PAUSE_STREAM),
+    });
+    this.inStream = stream;
+    this.emit('messageStream', stream, isBinary);
+  }
+
+  /** @internal streamMessages: the next piece of the message. */
+  onMessageData(chunk: Buffer, fin: boolean): void {
+    this.inStream!.feed(chunk, fin);
+    if (fin) this.inStream = null;
   }
 
   /** @internal */
@@ -325,6 +400,9 @@ export class WebSocket
     this.peerCode = code;
     this.peerReason = reason;
     this.state = CLOSING;
+    if (this.inStream !== null) {
+      this.cutStream(new WebSocketError('ERR_WS_MESSAGE_TRUNCATED', `the peer closed (code ${code}) before the last frame of the message`));
+    }
     this.finishClose();
     // Bounds the wait for sends still queued (compression) ahead of our close frame.
     if (!this.finishing) this.startCloseTimer(this.opts.closeTimeout);
@@ -342,6 +420,7 @@ export class WebSocket
       this.localReason = err.message;
     }
     this.state = CLOSING;
+    this.cutStream(err);
     this.emitError(err);
     this.transport.end();
     this.startCloseTimer(this.opts.closeTimeout);
@@ -359,6 +438,7 @@ export class WebSocket
   onData(chunk: Buffer): void {
     if (this.liveness !== null) this.liveness.seen = true;
     this.conn.receive(chunk);
+    if (this.inStream !== null) this.inStream.flush();
   }
 
   /** @internal */
@@ -397,6 +477,7 @@ export class WebSocket
       code = 1006;
       reason = '';
     }
+    this.cutStream(new ConnectionClosedError(code, reason));
     this.emit('close', code, reason, wasClean);
   }
 
@@ -528,6 +609,61 @@ export class WebSocket
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0) this.conn.resume();
     else this.conn.pause((this.pauseReasons & STOP_READING) !== 0);
+    if (this.inStream !== null) this.inStream.flush();
+  }
+
+  /** A message being streamed in ends with `err`: the connection failed or closed before its last frame. */
+  private cutStream(err: Error): void {
+    const stream = this.inStream;
+    if (stream === null) return;
+    this.inStream = null;
+    // Like the WebSocket's own 'error': only for a listener (a pipe() has none), so a hostile peer
+    // cannot crash the process; without one the stream closes without 'end' (a premature close).
+    stream.destroy(stream.listenerCount('error') > 0 ? err : undefined);
+  }
+
+  /** One fragment of sendStream(): resolves once below the send mark, rejects when it cannot be sent. */
+  private sendFragment(data: Buffer, fin: boolean, opts: SendOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let failed: Error | null = null;
+      let below: boolean;
+      const onSent = (err?: Error): void => {
+        if (err) {
+          failed = err;
+          reject(err);
+        } else if (fin) {
+          resolve();
+        }
+      };
+      this.pumping = true;
+      try {
+        below = this.send(data, fin ? { ...opts, fin } : opts, onSent);
+      } finally {
+        this.pumping = false;
+      }
+      if (fin || failed !== null) return;
+      if (below) {
+        resolve();
+        return;
+      }
+      const done = (): void => {
+        this.off('drain', done);
+        this.off('close', done);
+        if (this.state === OPEN) resolve();
+        else reject(new InvalidStateError(`WebSocket closed (readyState ${this.state}) while a stream was being sent`));
+      };
+      this.on('drain', done);
+      this.on('close', done);
+    });
+  }
+
+  /** After sendStream(): the sends it held, in order. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    this.heldBytes = 0;
+    if (held === null) return;
+    for (const [buf, binary, options, cb] of held) this.send(buf, { ...options, binary }, cb);
   }
 
   private emitError(err: Error): void {

@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['extensions/'],
   ['handshake/'],
   ['transport/'],
-  ['options.ts', 'timers.ts', 'iterator.ts'],
+  ['options.ts', 'timers.ts', 'iterator.ts', 'incoming-stream.ts', 'outgoing-stream.ts'],
   ['websocket.ts'],
   ['streams.ts', 'pubsub/', 'resume/'],
   ['server.ts', 'server-h2.ts', 'client.ts', 'client-h2.ts'],
