@@ -4,7 +4,7 @@
  * Readable stops the connection reading, so a message of any size passes
  * with memory bounded by the high-water marks.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 
 /** How the stream tells its connection to stop and resume reading. */
 export interface StreamFlow {
@@ -107,4 +107,14 @@ export class MessageStream extends Readable {
     this.paused = false;
     this.flow.resume();
   }
+}
+
+/**
+ * Destroy `stream` with `err` if someone listens for errors (for await,
+ * pipeline() and finished() do; a bare pipe() does not); otherwise without it,
+ * a premature close, so that what a peer does can never crash the process with
+ * an unhandled 'error' (the WebSocket's own rule for its 'error' event).
+ */
+export function failStream(stream: Readable | Duplex, err: Error): void {
+  stream.destroy(stream.listenerCount('error') > 0 ? err : undefined);
 }

@@ -7,6 +7,7 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ConnectionClosedError, InvalidArgumentError, InvalidStateError } from './errors.js';
+import { failStream } from './incoming-stream.js';
 import type { WebSocket } from './websocket.js';
 
 /** Options of {@link createWebSocketStream} (Duplex options; `objectMode` sets both sides). */
@@ -36,7 +37,9 @@ export interface WebSocketStreamOptions {
  * A Duplex over `ws`: readable = the messages received, writable = messages
  * to send. A clean close ends the readable side; an abnormal one destroys the
  * stream with a ConnectionClosedError carrying the close code; a WebSocket
- * 'error' destroys it with that error. `end()` closes the WebSocket with 1000
+ * 'error' destroys it with that error (both only when the stream has an
+ * 'error' listener, as under pipeline(); otherwise it just closes without
+ * 'end', so a peer cannot crash the process). `end()` closes the WebSocket with 1000
  * after what was written; `destroy()` closes it (1000, or 1011 with an error).
  * Not for a WebSocket in `streamMessages` mode (InvalidArgumentError).
  */
@@ -69,10 +72,10 @@ export function createWebSocketStream(ws: WebSocket, options: WebSocketStreamOpt
     detach();
     if (duplex.destroyed) return;
     if (wasClean) duplex.push(null);
-    else duplex.destroy(new ConnectionClosedError(code, reason));
+    else failStream(duplex, new ConnectionClosedError(code, reason));
   };
   const onError = (err: Error): void => {
-    if (!duplex.destroyed) duplex.destroy(err);
+    if (!duplex.destroyed) failStream(duplex, err);
   };
   const detach = (): void => {
     ws.off('message', onMessage);

@@ -7,7 +7,7 @@ import { Liveness, type Clock, type LivenessOwner } from './timers.js';
 import { MessageIterator, type Message } from './iterator.js';
 import { ConnectionClosedError, InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
-import { MessageStream } from './incoming-stream.js';
+import { failStream, MessageStream } from './incoming-stream.js';
 import { isStreamSource, pumpMessage, type SendStreamOptions, type StreamSource } from './outgoing-stream.js';
 
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
@@ -617,9 +617,7 @@ export class WebSocket
     const stream = this.inStream;
     if (stream === null) return;
     this.inStream = null;
-    // Like the WebSocket's own 'error': only for a listener (a pipe() has none), so a hostile peer
-    // cannot crash the process; without one the stream closes without 'end' (a premature close).
-    stream.destroy(stream.listenerCount('error') > 0 ? err : undefined);
+    failStream(stream, err);
   }
 
   /** One fragment of sendStream(): resolves once below the send mark, rejects when it cannot be sent. */
