@@ -5,7 +5,8 @@
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
- * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file)
+ * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file;
+ * nor is `streams`: `--only streams` writes the section `streams`)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   type Child, commandLine, describeEnv, fmtBytes, fmtMed, fmtNum, fmtRatio, mdTable, median, ROOT, sleep, startChild,
 } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
+import { runStreams } from './streams.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -505,12 +507,38 @@ async function h2Section() {
   log(`wrote section h2 of ${OUT}`);
 }
 
+// ---------------------------------------------------------------- messages as streams
+
+/** One message of 1 GiB (quick: 128 MiB) piped back by a streaming server vs 16 MiB whole-message echo (bench/streams.ts). */
+async function streamsSection() {
+  const size = quick ? 128 << 20 : 1 << 30;
+  log(`streams: a ${fmtBytes(size)} message piped back by the server vs 16 MiB whole-message echo`);
+  const runs: Awaited<ReturnType<typeof runStreams>>[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await runStreams(size, SERVER_CPU));
+  const mib = (xs: number[]) => fmtMed(xs.map((x) => x / 2 ** 20), (x) => x.toFixed(1));
+  const rows = [
+    ['streamed: one message, piped back as it arrives', fmtMed(runs.map((x) => x.streamMBps)), mib(runs.map((x) => x.streamPeakRss))],
+    ['whole: 16 MiB messages, echoed', fmtMed(runs.map((x) => x.wholeMBps)), mib(runs.map((x) => x.wholePeakRss))],
+  ];
+  for (const row of rows) log(`  ${row.join(' | ')}`);
+  const peak = median(runs.map((x) => x.streamPeakRss));
+  const env = describeEnv(commandLine(import.meta.url, argv));
+  upsertSection(OUT, 'streams', ['## Messages as streams: a large message piped back', '', envLines(env), '',
+    `${fmtBytes(size)} sent by our client (in another process) to our server child, which either pipes one streamed message ` +
+    'back as it arrives (`streamMessages` + `sendStream()`) or echoes the same bytes as 16 MiB messages (two in flight). ' +
+    `MB/s of the round trip; the server's peak RSS sampled every 5 ms (idle: ${mib(runs.map((x) => x.idleRss))} MiB). ` +
+    `Streamed peak RSS goal: under 64 MiB: ${peak < 64 * 2 ** 20 ? 'met' : '**missed**'}. ${RUNS} run(s), medians.`, '',
+    mdTable(['cell', 'MB/s', 'server peak RSS (MiB)'], rows),
+    '', `streamed / whole throughput: ${fmtRatio(median(runs.map((x) => x.streamMBps / x.wholeMBps)))}`, ''].join('\n'));
+  log(`wrote section streams of ${OUT}`);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
   log(`${env.node}, ${env.cpu}, commit ${env.commit}; peers: ${SERVER_DEFS.map((d) => d.name).join(', ')}; out ${OUT}`);
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section };
+  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, streams: streamsSection };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }
@@ -528,7 +556,7 @@ async function main() {
   }
   if (notes.length) head.push('### Notes from this run', '', ...notes.map((n) => `- ${n}`), '');
   // `--only h2` writes its own section and leaves the suite's main section alone.
-  if (ONLY.some((n) => n !== 'h2')) {
+  if (ONLY.some((n) => n !== 'h2' && n !== 'streams')) {
     upsertSection(OUT, 'main', [...head, ...sections].join('\n'));
     log(`wrote ${OUT}`);
   }
