@@ -16,8 +16,9 @@ export interface StreamFlow {
 const SMALL_PIECE = 4096;
 /** The size of that block: a message of 1-byte frames is pushed in chunks of this size. */
 const COALESCE_BLOCK = 16 * 1024;
-/** The Readable's buffer above which reading stops (Node's default for byte streams). */
-export const MESSAGE_STREAM_HIGH_WATER_MARK = 64 * 1024;
+/** The Readable's buffer above which reading stops. Not Node's 64 KiB default: socket reads come in
+ *  64 KiB chunks, so every chunk would fill the stream and stop and restart the socket. */
+export const MESSAGE_STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
  * One received message as it arrives: a Readable of Buffers (async-iterable),

@@ -143,8 +143,8 @@ export class WebSocket
   private iterator: MessageIterator | null = null;
   /** streamMessages: the message being received. */
   private inStream: MessageStream | null = null;
-  /** sendStream() owns the data frames: other sends wait here, written after its last fragment. */
-  private held: Array<[Buffer, boolean, SendOptions | undefined, ((err?: Error) => void) | undefined]> | null = null;
+  /** sendStream() owns the data frames: later sends and streams (their start functions) wait here, in call order. */
+  private held: Array<HeldSend | (() => void)> | null = null;
   private heldBytes = 0;
   /** Set while sendStream() itself sends (its fragments pass the hold). */
   private pumping = false;
@@ -263,27 +263,25 @@ export class WebSocket
    * (async) iterable of Buffers, typed arrays or strings) as it comes, one
    * fragment per chunk, each after `bufferedAmount` fell under
    * `sendHighWaterMark`; with permessage-deflate the whole message is one
-   * DEFLATE stream. Resolves once the last fragment is written. `send()` calls
-   * made meanwhile are queued (counted in `bufferedAmount`) and written after
-   * it; a second `sendStream()` before this one settles rejects with
-   * InvalidStateError. If the source fails, the connection is closed with
-   * 1011 (the peer must not take a cut message as complete) and the promise
-   * rejects with the source's error.
+   * DEFLATE stream. Resolves once the last fragment is written. `send()` and
+   * `sendStream()` calls made meanwhile wait (sends counted in
+   * `bufferedAmount`, streams not yet read) and go out after it, in call
+   * order. If the source fails, the connection is closed with 1011 (the peer
+   * must not take a cut message as complete) and the promise rejects with the
+   * source's error.
    */
   sendStream(source: StreamSource, options: SendStreamOptions = {}): Promise<void> {
     if (!isStreamSource(source)) return Promise.reject(new InvalidArgumentError('sendStream() takes a Readable or an (async) iterable'));
     if (this.state !== OPEN) return Promise.reject(new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the stream was not sent`));
-    if (this.held !== null) return Promise.reject(new InvalidStateError('another sendStream() is in progress: await it first'));
-    this.held = [];
-    const opts: SendOptions = { binary: options.binary ?? true, compress: options.compress, fin: false };
-    return pumpMessage(source, { fragment: (data, fin) => this.sendFragment(data, fin, opts) }).then(
-      () => this.releaseHeld(),
-      (err: Error) => {
-        if (this.state === OPEN) this.close(1011, 'the message source failed');
-        this.releaseHeld();
-        throw err;
-      },
-    );
+    return new Promise((resolve, reject) => {
+      const start = (): void => void this.runStream(source, options).then(resolve, reject);
+      if (this.held !== null) {
+        this.held.push(start);
+      } else {
+        this.held = [];
+        start();
+      }
+    });
   }
 
   /**
@@ -655,13 +653,37 @@ export class WebSocket
     });
   }
 
-  /** After sendStream(): the sends it held, in order. */
+  /** One sendStream() whose turn has come; releases what it held when it settles. */
+  private runStream(source: StreamSource, options: SendStreamOptions): Promise<void> {
+    const opts: SendOptions = { binary: options.binary ?? true, compress: options.compress, fin: false };
+    const pump = this.state === OPEN
+      ? pumpMessage(source, { fragment: (data, fin) => this.sendFragment(data, fin, opts) })
+      : Promise.reject(new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the stream was not sent`));
+    return pump.then(
+      () => this.releaseHeld(),
+      (err: Error) => {
+        if (this.state === OPEN) this.close(1011, 'the message source failed');
+        this.releaseHeld();
+        throw err;
+      },
+    );
+  }
+
+  /** After a sendStream(): the sends it held, in order, up to the next held stream, which takes over. */
   private releaseHeld(): void {
-    const held = this.held;
+    const held = this.held!;
     this.held = null;
     this.heldBytes = 0;
-    if (held === null) return;
-    for (const [buf, binary, options, cb] of held) this.send(buf, { ...options, binary }, cb);
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i]!;
+      if (typeof item === 'function') {
+        this.held = held.slice(i + 1);
+        for (const h of this.held) if (typeof h !== 'function') this.heldBytes += h[0].length;
+        item();
+        return;
+      }
+      this.send(item[0], { ...item[2], binary: item[1] }, item[3]);
+    }
   }
 
   private emitError(err: Error): void {
@@ -670,6 +692,9 @@ export class WebSocket
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A send() made while a sendStream() runs: data, binary, options, callback. */
+type HeldSend = [Buffer, boolean, SendOptions | undefined, ((err?: Error) => void) | undefined];
 
 function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(data)) return data;

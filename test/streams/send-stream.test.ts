@@ -1,6 +1,6 @@
 // Issue 11, "Streaming a message out": ws.sendStream() sends one fragmented message (opcode
 // frame, continuations, FIN only on the last), compressed as one DEFLATE stream with
-// permessage-deflate, with sends made meanwhile written after it, and a failing source
+// permessage-deflate, with sends and streams made meanwhile written after it, and a failing source
 // closing the connection with 1011 rather than ending the message.
 import { Readable } from 'node:stream';
 import t from 'tap';
@@ -73,7 +73,7 @@ t.test('permessage-deflate: RSV1 on the first frame only, each fragment a sync-f
   t.equal((await inflater.inflate(last!.payload)).toString(), 'after');
 });
 
-t.test('send() during sendStream() is written after the last fragment, in order; a second sendStream() rejects', async (t) => {
+t.test('send() and sendStream() during sendStream() go out after its last fragment, in call order', async (t) => {
   const s = await serve(t);
   const accepted = s.next();
   const peer = await RawPeer.upgrade(s.port);
@@ -89,13 +89,21 @@ t.test('send() during sendStream() is written after the last fragment, in order;
   const sending = ws.sendStream(source());
   const sent: string[] = [];
   t.equal(ws.send('queued-1', () => sent.push('queued-1')), true, 'accepted, below the mark');
+  let secondPulled = false;
+  async function* second(): AsyncGenerator<Buffer> {
+    secondPulled = true;
+    yield Buffer.from('second');
+  }
+  const secondDone = ws.sendStream(second());
   ws.send(Buffer.from('queued-2'), () => sent.push('queued-2'));
   t.equal(ws.bufferedAmount >= 16, true, 'held messages count in bufferedAmount');
-  await t.rejects(ws.sendStream([Buffer.from('x')]), InvalidStateError);
+  await peer.untilFrame((f) => f.payload.toString() === 'one');
   ws.ping('p');
   await peer.untilFrame((f) => f.opcode === OP.PING);
+  t.equal(secondPulled, false, 'the second source is not read before its turn');
   release();
   await sending;
+  await secondDone;
   await peer.untilFrame((f) => f.payload.toString() === 'queued-2');
   t.same(peer.frames.map((f) => [f.opcode, f.fin, f.payload.toString()]), [
     [OP.BINARY, false, 'one'],
@@ -103,8 +111,10 @@ t.test('send() during sendStream() is written after the last fragment, in order;
     [OP.CONT, false, 'two'],
     [OP.CONT, true, ''],
     [OP.TEXT, true, 'queued-1'],
+    [OP.BINARY, false, 'second'],
+    [OP.CONT, true, ''],
     [OP.BINARY, true, 'queued-2'],
-  ], 'control frames may interleave, data messages wait');
+  ], 'control frames may interleave, data messages wait their turn');
   t.same(sent, ['queued-1', 'queued-2']);
 });
 
@@ -121,8 +131,10 @@ t.test('a failing source closes the connection with 1011 (no FIN frame), rejects
   }
   const sending = ws.sendStream(source());
   const heldErr = new Promise<Error | undefined>((resolve) => ws.send('held', resolve));
+  const heldStream = ws.sendStream([Buffer.from('never')]);
   await t.rejects(sending, boom);
   t.type(await heldErr, InvalidStateError);
+  await t.rejects(heldStream, InvalidStateError, 'a stream queued behind it fails too');
   t.equal(await peer.untilClose(), 1011);
   t.same(peer.frames.filter((f) => f.opcode < 8).map((f) => [f.opcode, f.fin]), [[OP.BINARY, false]], 'the message never ends');
 });
