@@ -148,6 +148,8 @@ export class WebSocket
   private heldBytes = 0;
   /** Set while sendStream() itself sends (its fragments pass the hold). */
   private pumping = false;
+  /** A sendStream() fragment waiting for the send queue to fall under the mark. */
+  private fragmentWaiter: (() => void) | null = null;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
   constructor(init: WebSocketInit) {
@@ -550,6 +552,11 @@ export class WebSocket
   }
 
   private maybeDrain(): void {
+    if (this.fragmentWaiter !== null && this.inFlight() < this.opts.sendHighWaterMark) {
+      const resume = this.fragmentWaiter;
+      this.fragmentWaiter = null;
+      resume();
+    }
     if (!this.needDrain) return;
     if (this.bufferedAmount < this.opts.sendHighWaterMark) {
       this.needDrain = false;
@@ -618,14 +625,17 @@ export class WebSocket
     failStream(stream, err);
   }
 
-  /** One fragment of sendStream(): resolves once below the send mark, rejects when it cannot be sent. */
+  /**
+   * One fragment of sendStream(): resolves once what the connection has in flight (held sends not
+   * counted: they wait for this stream, so counting them could never drain) is under the send mark;
+   * rejects when the fragment cannot be sent.
+   */
   private sendFragment(data: Buffer, fin: boolean, opts: SendOptions): Promise<void> {
     return new Promise((resolve, reject) => {
-      let failed: Error | null = null;
-      let below: boolean;
+      let failed = false;
       const onSent = (err?: Error): void => {
         if (err) {
-          failed = err;
+          failed = true;
           reject(err);
         } else if (fin) {
           resolve();
@@ -633,24 +643,31 @@ export class WebSocket
       };
       this.pumping = true;
       try {
-        below = this.send(data, fin ? { ...opts, fin } : opts, onSent);
+        this.send(data, fin ? { ...opts, fin } : opts, onSent);
       } finally {
         this.pumping = false;
       }
-      if (fin || failed !== null) return;
-      if (below) {
+      // Not open any more: onSent has the error.
+      if (fin || failed || this.state !== OPEN) return;
+      if (this.inFlight() < this.opts.sendHighWaterMark) {
         resolve();
         return;
       }
-      const done = (): void => {
-        this.off('drain', done);
-        this.off('close', done);
-        if (this.state === OPEN) resolve();
-        else reject(new InvalidStateError(`WebSocket closed (readyState ${this.state}) while a stream was being sent`));
+      const onClose = (): void => {
+        this.fragmentWaiter = null;
+        reject(new InvalidStateError('WebSocket closed while a stream was being sent'));
       };
-      this.on('drain', done);
-      this.on('close', done);
+      this.once('close', onClose);
+      this.fragmentWaiter = () => {
+        this.off('close', onClose);
+        resolve();
+      };
     });
+  }
+
+  /** Bytes handed to the connection and not yet to the kernel, held sends excepted. */
+  private inFlight(): number {
+    return this.transport.writableLength + this.conn.pendingSendBytes;
   }
 
   /** One sendStream() whose turn has come; releases what it held when it settles. */

@@ -118,6 +118,34 @@ t.test('send() and sendStream() during sendStream() go out after its last fragme
   t.same(sent, ['queued-1', 'queued-2']);
 });
 
+t.test('sends held during a stream that pass the send mark do not stall it (they wait for it, it does not wait for them)', async (t) => {
+  const s = await serve(t, { sendHighWaterMark: 64 * 1024 });
+  const accepted = s.next();
+  const peer = await RawPeer.upgrade(s.port);
+  t.teardown(() => peer.destroy());
+  const ws = await accepted;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* source(): AsyncGenerator<Buffer> {
+    yield Buffer.alloc(1024, 1);
+    await gate;
+    for (let i = 0; i < 64; i++) yield Buffer.alloc(64 * 1024, 2);
+  }
+  const sending = ws.sendStream(source());
+  t.equal(ws.send(Buffer.alloc(256 * 1024, 3)), false, 'a held send above the mark: send() says wait');
+  let drained = false;
+  ws.once('drain', () => (drained = true));
+  release();
+  await sending;
+  await peer.untilFrame((f) => f.opcode === OP.BINARY && f.fin);
+  const data = dataFrames(peer.frames);
+  t.equal(data.length, 1 + 64 + 1 + 1, 'the stream\'s frames, then the held message');
+  t.equal(data.at(-1)!.payload.length, 256 * 1024);
+  await peer.waitFor(() => drained || ws.bufferedAmount === 0, 5000, 'drain');
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(drained, true, "'drain' fired for the held send");
+});
+
 t.test('a failing source closes the connection with 1011 (no FIN frame), rejects, and fails the held sends', async (t) => {
   const s = await serve(t);
   const accepted = s.next();
