@@ -5,8 +5,9 @@
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
- * (`h2`, `web`, `storm` and `fanout` are not in the default list: `--only h2` / `--only web` / `--only storm` /
- * `--only fanout` write their own sections into the results file; `storm` is the reconnect storm of bench/storm.ts)
+ * (`h2`, `web`, `storm`, `fanout` and `streams` are not in the default list: `--only h2` / `--only web` /
+ * `--only storm` / `--only fanout` / `--only streams` write their own sections into the results file; `storm` is the
+ * reconnect storm of bench/storm.ts)
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 import { stormSection } from './storm.js';
 import { webSection } from './web.js';
 import { fanoutSection } from './fanout.js';
+import { runStreams } from './streams.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -27,7 +29,7 @@ const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
 const ONLY = (opt('only') ?? 'micro,e2e,client,memory,deflate').split(',');
 /** Cells that write a section of their own (not part of the suite's main section). */
-const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout']);
+const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout', 'streams']);
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
 const IDLE_CONNS = Number(opt('conns-idle') ?? (quick ? 2000 : 10000));
 const MICRO_MS = quick ? 80 : 200;
@@ -511,6 +513,32 @@ async function h2Section() {
   log(`wrote section h2 of ${OUT}`);
 }
 
+// ---------------------------------------------------------------- messages as streams
+
+/** One message of 1 GiB (quick: 128 MiB) piped back by a streaming server vs 16 MiB whole-message echo (bench/streams.ts). */
+async function streamsSection() {
+  const size = quick ? 128 << 20 : 1 << 30;
+  log(`streams: a ${fmtBytes(size)} message piped back by the server vs 16 MiB whole-message echo`);
+  const runs: Awaited<ReturnType<typeof runStreams>>[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await runStreams(size, SERVER_CPU));
+  const mib = (xs: number[]) => fmtMed(xs.map((x) => x / 2 ** 20), (x) => x.toFixed(1));
+  const rows = [
+    ['streamed: one message, piped back as it arrives', fmtMed(runs.map((x) => x.streamMBps)), mib(runs.map((x) => x.streamPeakRss)), mib(runs.map((x) => x.streamPeakRss - x.idleRss))],
+    ['whole: 16 MiB messages, echoed', fmtMed(runs.map((x) => x.wholeMBps)), mib(runs.map((x) => x.wholePeakRss)), mib(runs.map((x) => x.wholePeakRss - x.idleRss))],
+  ];
+  for (const row of rows) log(`  ${row.join(' | ')}`);
+  const peak = median(runs.map((x) => x.streamPeakRss));
+  const env = describeEnv(commandLine(import.meta.url, argv));
+  upsertSection(OUT, 'streams', ['## Messages as streams: a large message piped back', '', envLines(env), '',
+    `${fmtBytes(size)} sent by our client (in another process) to our server child, which either pipes one streamed message ` +
+    'back as it arrives (`streamMessages` + `sendStream()`) or echoes the same bytes as 16 MiB messages (two in flight). ' +
+    `MB/s of the round trip; the server's peak RSS sampled every 5 ms (idle: ${mib(runs.map((x) => x.idleRss))} MiB). ` +
+    `Streamed peak RSS goal: under 64 MiB: ${peak < 64 * 2 ** 20 ? 'met' : '**missed**'}. ${RUNS} run(s), medians.`, '',
+    mdTable(['cell', 'MB/s', 'server peak RSS (MiB)', 'above idle (MiB)'], rows),
+    '', `streamed / whole throughput: ${fmtRatio(median(runs.map((x) => x.streamMBps / x.wholeMBps)))}`, ''].join('\n'));
+  log(`wrote section streams of ${OUT}`);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -522,7 +550,9 @@ async function main() {
     serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log,
   });
   const fanout = () => fanoutSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log });
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm, fanout };
+  const steps: Record<string, () => Promise<void>> = {
+    micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm, fanout, streams: streamsSection,
+  };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }

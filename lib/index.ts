@@ -12,6 +12,10 @@ export type { WebSocketEvents, SendOptions, SendData, HandshakeResponse } from '
 export { DEFAULT_OPTIONS } from './options.js';
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export type { Message } from './iterator.js';
+export { createWebSocketStream } from './streams.js';
+export type { WebSocketStreamOptions } from './streams.js';
+export { MessageStream, MESSAGE_STREAM_HIGH_WATER_MARK } from './incoming-stream.js';
+export type { StreamSource, SendStreamOptions } from './outgoing-stream.js';
 export { WebSocketServer } from './server.js';
 export type { WebSocketServerEvents, ServerOptions, UpgradeRequest, AuthorizeResult, Authorizer, OriginPolicy, ProtocolPolicy } from './server.js';
 export { SERVER_HEAD_LIMITS, CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT } from './http/limits.js';

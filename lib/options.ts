@@ -26,6 +26,12 @@ export interface WebSocketOptions {
   maxSendQueue?: number;
   /** What to do with a peer that lets the send queue fill: close with 1008 (default) or terminate at once. */
   sendQueueLimitPolicy?: 'close' | 'terminate';
+  /** Deliver every data message as a Readable (the `messageStream` event) while its frames still
+   *  arrive, instead of `message` events. Default false. See README "Messages as streams". */
+  streamMessages?: boolean;
+  /** With `streamMessages`: the largest uncompressed message accepted, in bytes (Infinity for no
+   *  limit). Compressed messages are still inflated whole and held to `maxPayload`. Default: `maxPayload`. */
+  maxStreamPayload?: number;
 }
 
 /** The options of one connection after defaults and validation. */
@@ -42,6 +48,8 @@ export const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   sendHighWaterMark: 1024 * 1024,
   maxSendQueue: 64 * 1024 * 1024,
   sendQueueLimitPolicy: 'close',
+  streamMessages: false,
+  maxStreamPayload: DEFAULT_MAX_PAYLOAD,
 });
 
 /** One resolved object per options object, so repeated resolution costs a lookup. */
@@ -61,6 +69,8 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
     sendHighWaterMark: nonNegative('sendHighWaterMark', o.sendHighWaterMark ?? DEFAULT_OPTIONS.sendHighWaterMark),
     maxSendQueue: nonNegative('maxSendQueue', o.maxSendQueue ?? DEFAULT_OPTIONS.maxSendQueue),
     sendQueueLimitPolicy: o.sendQueueLimitPolicy ?? DEFAULT_OPTIONS.sendQueueLimitPolicy,
+    streamMessages: o.streamMessages === true,
+    maxStreamPayload: nonNegative('maxStreamPayload', o.maxStreamPayload ?? o.maxPayload ?? DEFAULT_OPTIONS.maxStreamPayload),
   });
   if (r.sendQueueLimitPolicy !== 'close' && r.sendQueueLimitPolicy !== 'terminate') {
     throw new InvalidArgumentError(`sendQueueLimitPolicy must be 'close' or 'terminate', not ${String(r.sendQueueLimitPolicy)}`);

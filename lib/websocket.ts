@@ -6,8 +6,10 @@ import type { TlsInfo, Transport, TransportListener } from './transport/transpor
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
 import { checkExpiry, Expiry } from './expiry.js';
 import { MessageIterator, type Message } from './iterator.js';
-import { InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
+import { ConnectionClosedError, InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
+import { failStream, MessageStream } from './incoming-stream.js';
+import { isStreamSource, pumpMessage, type SendStreamOptions, type StreamSource } from './outgoing-stream.js';
 
 export type { WebSocketOptions, ResolvedOptions } from './options.js';
 export { DEFAULT_OPTIONS, resolveOptions } from './options.js';
@@ -77,6 +79,8 @@ export interface WebSocketEvents {
   error: [err: Error];
   /** `bufferedAmount` fell back under `sendHighWaterMark` after a send returned false. */
   drain: [];
+  /** With `streamMessages`: a data message starts; its bytes flow through `stream` as they arrive. */
+  messageStream: [stream: MessageStream, isBinary: boolean];
 }
 
 /** Data accepted by `send()`. */
@@ -95,8 +99,9 @@ export interface SendOptions {
 const PAUSE_STARTUP = 1;
 const PAUSE_CONSUMER = 2;
 const PAUSE_USER = 4;
+const PAUSE_STREAM = 8;
 /** Reasons that also stop the transport being read (not just message delivery). */
-const STOP_READING = PAUSE_CONSUMER | PAUSE_USER;
+const STOP_READING = PAUSE_CONSUMER | PAUSE_USER | PAUSE_STREAM;
 /** How long the client waits for the server to close TCP after the closing handshake. */
 const CLIENT_TCP_CLOSE_WAIT = 1_000;
 const OPEN = 1;
@@ -159,6 +164,15 @@ export class WebSocket
   private readonly clock: Clock | undefined;
   private readonly topicHost: TopicHost | null;
   private dropped = 0;
+  /** streamMessages: the message being received. */
+  private inStream: MessageStream | null = null;
+  /** sendStream() owns the data frames: later sends and streams (their start functions) wait here, in call order. */
+  private held: Array<HeldSend | (() => void)> | null = null;
+  private heldBytes = 0;
+  /** Set while sendStream() itself sends (its fragments pass the hold). */
+  private pumping = false;
+  /** A sendStream() fragment waiting for the send queue to fall under the mark. */
+  private fragmentWaiter: (() => void) | null = null;
 
   /** @internal Use `connect()` or `WebSocketServer`; the handshake layer builds these. */
   constructor(init: WebSocketInit) {
@@ -179,6 +193,8 @@ export class WebSocket
       maxPayload: o.maxPayload,
       maxFragments: o.maxFragments,
       transform: init.transform,
+      perFragment: o.streamMessages,
+      maxStreamPayload: o.maxStreamPayload,
     });
     // Nothing is delivered until the caller had a chance to attach listeners
     // (the server's 'connection' event, the client's resolved promise); reading goes on meanwhile.
@@ -201,7 +217,7 @@ export class WebSocket
 
   /** Bytes accepted by `send()`, `ping()` and `pong()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.transport.writableLength + this.conn.pendingSendBytes;
+    return this.transport.writableLength + this.conn.pendingSendBytes + this.heldBytes;
   }
 
   get remoteAddress(): string | undefined {
@@ -210,6 +226,11 @@ export class WebSocket
 
   get remotePort(): number | undefined {
     return this.transport.remotePort;
+  }
+
+  /** Whether data messages arrive as streams (`messageStream`, the `streamMessages` option) rather than whole. */
+  get streamsMessages(): boolean {
+    return this.opts.streamMessages;
   }
 
   /** The TLS session under this connection (over HTTP/2: the session's), or null on a cleartext one. */
@@ -244,6 +265,11 @@ export class WebSocket
       this.onSendQueueFull(cb);
       return false;
     }
+    if (this.held !== null && !this.pumping) {
+      this.held.push([buf, binary, options, cb]);
+      this.heldBytes += buf.length;
+      return this.belowMark();
+    }
     const fin = options?.fin ?? true;
     const transform = this.transform;
     // The core decides from a message's first piece and keeps that for the rest; a streamed
@@ -257,6 +283,32 @@ export class WebSocket
       this.conn.send(buf, binary, { fin, compress: false });
     }
     return this.belowMark();
+  }
+
+  /**
+   * Send one message whose data is read from `source` (a Readable or an
+   * (async) iterable of Buffers, typed arrays or strings) as it comes, one
+   * fragment per chunk, each after `bufferedAmount` fell under
+   * `sendHighWaterMark`; with permessage-deflate the whole message is one
+   * DEFLATE stream. Resolves once the last fragment is written. `send()` and
+   * `sendStream()` calls made meanwhile wait (sends counted in
+   * `bufferedAmount`, streams not yet read) and go out after it, in call
+   * order. If the source fails, the connection is closed with 1011 (the peer
+   * must not take a cut message as complete) and the promise rejects with the
+   * source's error.
+   */
+  sendStream(source: StreamSource, options: SendStreamOptions = {}): Promise<void> {
+    if (!isStreamSource(source)) return Promise.reject(new InvalidArgumentError('sendStream() takes a Readable or an (async) iterable'));
+    if (this.state !== OPEN) return Promise.reject(new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the stream was not sent`));
+    return new Promise((resolve, reject) => {
+      const start = (): void => void this.runStream(source, options).then(resolve, reject);
+      if (this.held !== null) {
+        this.held.push(start);
+      } else {
+        this.held = [];
+        start();
+      }
+    });
   }
 
   /**
@@ -433,8 +485,31 @@ export class WebSocket
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.opts.streamMessages) {
+      // A compressed message, inflated whole (within maxPayload): delivered as a stream all the same.
+      this.onMessageStart(isBinary);
+      this.onMessageData(data, true);
+      return;
+    }
     if (this.liveness !== null) this.liveness.active = true;
     this.emit('message', data, isBinary);
+  }
+
+  /** @internal streamMessages: an uncompressed message starts. */
+  onMessageStart(isBinary: boolean): void {
+    if (this.liveness !== null) this.liveness.active = true;
+    const stream = new MessageStream(isBinary, {
+      pause: () => this.hold(PAUSE_STREAM),
+      resume: () => this.release(PAUSE_STREAM),
+    });
+    this.inStream = stream;
+    this.emit('messageStream', stream, isBinary);
+  }
+
+  /** @internal streamMessages: the next piece of the message. */
+  onMessageData(chunk: Buffer, fin: boolean): void {
+    this.inStream!.feed(chunk, fin);
+    if (fin) this.inStream = null;
   }
 
   /** @internal */
@@ -452,6 +527,9 @@ export class WebSocket
     this.peerCode = code;
     this.peerReason = reason;
     this.state = CLOSING;
+    if (this.inStream !== null) {
+      this.cutStream(new WebSocketError('ERR_WS_MESSAGE_TRUNCATED', `the peer closed (code ${code}) before the last frame of the message`));
+    }
     this.finishClose();
     // Bounds the wait for sends still queued (compression) ahead of our close frame.
     if (!this.finishing) this.startCloseTimer(this.opts.closeTimeout);
@@ -469,6 +547,7 @@ export class WebSocket
       this.localReason = err.message;
     }
     this.state = CLOSING;
+    this.cutStream(err);
     this.emitError(err);
     this.transport.end();
     this.startCloseTimer(this.opts.closeTimeout);
@@ -486,6 +565,7 @@ export class WebSocket
   onData(chunk: Buffer): void {
     if (this.liveness !== null) this.liveness.seen = true;
     this.conn.receive(chunk);
+    if (this.inStream !== null) this.inStream.flush();
   }
 
   /** @internal */
@@ -526,6 +606,7 @@ export class WebSocket
       code = 1006;
       reason = '';
     }
+    this.cutStream(new ConnectionClosedError(code, reason));
     this.emit('close', code, reason, wasClean);
   }
 
@@ -600,6 +681,11 @@ export class WebSocket
   }
 
   private maybeDrain(): void {
+    if (this.fragmentWaiter !== null && this.inFlight() < this.opts.sendHighWaterMark) {
+      const resume = this.fragmentWaiter;
+      this.fragmentWaiter = null;
+      resume();
+    }
     if (!this.needDrain) return;
     if (this.bufferedAmount < this.opts.sendHighWaterMark) {
       this.needDrain = false;
@@ -657,6 +743,93 @@ export class WebSocket
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0) this.conn.resume();
     else this.conn.pause((this.pauseReasons & STOP_READING) !== 0);
+    if (this.inStream !== null) this.inStream.flush();
+  }
+
+  /** A message being streamed in ends with `err`: the connection failed or closed before its last frame. */
+  private cutStream(err: Error): void {
+    const stream = this.inStream;
+    if (stream === null) return;
+    this.inStream = null;
+    failStream(stream, err);
+  }
+
+  /**
+   * One fragment of sendStream(): resolves once what the connection has in flight (held sends not
+   * counted: they wait for this stream, so counting them could never drain) is under the send mark;
+   * rejects when the fragment cannot be sent.
+   */
+  private sendFragment(data: Buffer, fin: boolean, opts: SendOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let failed = false;
+      const onSent = (err?: Error): void => {
+        if (err) {
+          failed = true;
+          reject(err);
+        } else if (fin) {
+          resolve();
+        }
+      };
+      this.pumping = true;
+      try {
+        this.send(data, fin ? { ...opts, fin } : opts, onSent);
+      } finally {
+        this.pumping = false;
+      }
+      // Not open any more: onSent has the error.
+      if (fin || failed || this.state !== OPEN) return;
+      if (this.inFlight() < this.opts.sendHighWaterMark) {
+        resolve();
+        return;
+      }
+      const onClose = (): void => {
+        this.fragmentWaiter = null;
+        reject(new InvalidStateError('WebSocket closed while a stream was being sent'));
+      };
+      this.once('close', onClose);
+      this.fragmentWaiter = () => {
+        this.off('close', onClose);
+        resolve();
+      };
+    });
+  }
+
+  /** Bytes handed to the connection and not yet to the kernel, held sends excepted. */
+  private inFlight(): number {
+    return this.transport.writableLength + this.conn.pendingSendBytes;
+  }
+
+  /** One sendStream() whose turn has come; releases what it held when it settles. */
+  private runStream(source: StreamSource, options: SendStreamOptions): Promise<void> {
+    const opts: SendOptions = { binary: options.binary ?? true, compress: options.compress, fin: false };
+    const pump = this.state === OPEN
+      ? pumpMessage(source, { fragment: (data, fin) => this.sendFragment(data, fin, opts) })
+      : Promise.reject(new InvalidStateError(`WebSocket is not open (readyState ${this.state}); the stream was not sent`));
+    return pump.then(
+      () => this.releaseHeld(),
+      (err: Error) => {
+        if (this.state === OPEN) this.close(1011, 'the message source failed');
+        this.releaseHeld();
+        throw err;
+      },
+    );
+  }
+
+  /** After a sendStream(): the sends it held, in order, up to the next held stream, which takes over. */
+  private releaseHeld(): void {
+    const held = this.held!;
+    this.held = null;
+    this.heldBytes = 0;
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i]!;
+      if (typeof item === 'function') {
+        this.held = held.slice(i + 1);
+        for (const h of this.held) if (typeof h !== 'function') this.heldBytes += h[0].length;
+        item();
+        return;
+      }
+      this.send(item[0], { ...item[2], binary: item[1] }, item[3]);
+    }
   }
 
   private emitError(err: Error): void {
@@ -665,6 +838,9 @@ export class WebSocket
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A send() made while a sendStream() runs: data, binary, options, callback. */
+type HeldSend = [Buffer, boolean, SendOptions | undefined, ((err?: Error) => void) | undefined];
 
 /** @internal A binary payload as a Buffer, without a copy (shared with lib/pubsub/). */
 export function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {

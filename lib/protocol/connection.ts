@@ -41,6 +41,10 @@ export interface ConnectionHandler {
   /** Whether the transport should read now: false while paused or while more than
    *  RECEIVE_HIGH_WATER_MARK bytes wait unparsed; true once they fall under half of it. */
   setReading(on: boolean): void;
+  /** With `perFragment`: an uncompressed message starts; onMessageData calls follow, the last with `fin`. */
+  onMessageStart?(isBinary: boolean): void;
+  /** With `perFragment`: the next piece of the current message (a slice of a received chunk; don't modify it). */
+  onMessageData?(chunk: Buffer, fin: boolean): void;
 }
 
 /** Options of a Connection. */
@@ -55,6 +59,11 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Negotiated per-message transform (permessage-deflate) or null. Enables RSV1. */
   transform?: MessageTransform | null;
+  /** Hand uncompressed messages to onMessageStart/onMessageData as their frames arrive (streamed
+   *  receive) instead of onMessage; compressed ones still come whole through onMessage. */
+  perFragment?: boolean;
+  /** With `perFragment`: the size limit of messages streamed that way. Default maxPayload. */
+  maxStreamPayload?: number;
 }
 
 /** Options of {@link Connection.send}. */
@@ -164,6 +173,8 @@ export class Connection implements FrameSink {
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       allowRsv1: this.transform !== null,
+      perFragment: options.perFragment === true,
+      maxStreamPayload: options.maxStreamPayload,
     });
   }
 
@@ -330,6 +341,16 @@ export class Connection implements FrameSink {
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     this.handler.onMessage(data, isBinary);
+  }
+
+  /** @internal */
+  onMessageStart(isBinary: boolean): void {
+    this.handler.onMessageStart!(isBinary);
+  }
+
+  /** @internal */
+  onData(chunk: Buffer, fin: boolean): void {
+    this.handler.onMessageData!(chunk, fin);
   }
 
   /** @internal */

@@ -51,6 +51,9 @@ export interface MessageAssemblerOptions {
   maxFragments: number;
   /** Deliver uncompressed messages piece by piece (onMessageStart/onData) instead of onMessage. */
   perFragment?: boolean;
+  /** With `perFragment`: the size limit of messages delivered piece by piece (nothing of them is
+   *  held, so it may be far above maxPayload). Compressed messages stay under maxPayload. Default maxPayload. */
+  maxStreamPayload?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -80,6 +83,7 @@ const BLOCK_SIZE = 16384;
 export class MessageAssembler implements FrameHandler {
   private readonly sink: FrameSink;
   private readonly maxPayload: number;
+  private readonly maxStreamPayload: number;
   private readonly rawLimit: number;
   private readonly maxFragments: number;
   private readonly perFragment: boolean;
@@ -105,6 +109,7 @@ export class MessageAssembler implements FrameHandler {
   constructor(sink: FrameSink, options: MessageAssemblerOptions) {
     this.sink = sink;
     this.maxPayload = options.maxPayload;
+    this.maxStreamPayload = options.maxStreamPayload ?? options.maxPayload;
     // A compressed frame is buffered before inflating; deflate can expand
     // incompressible data slightly, so allow a little over maxPayload (the
     // transform enforces maxPayload on the inflated size).
@@ -128,7 +133,8 @@ export class MessageAssembler implements FrameHandler {
     }
     this.fin = fin;
     if (++this.fragments > this.maxFragments) return tooManyFragments(this.maxFragments);
-    if (length > (this.msgCompressed ? this.rawLimit : this.maxPayload) - this.msgLen) return tooLarge(this.maxPayload);
+    const limit = this.msgDirect ? this.maxStreamPayload : this.msgCompressed ? this.rawLimit : this.maxPayload;
+    if (length > limit - this.msgLen) return tooLarge(this.msgDirect ? this.maxStreamPayload : this.maxPayload);
     this.msgLen += length;
     if (opcode !== 0 && this.msgDirect) this.sink.onMessageStart!(this.msgBinary);
     return null;
