@@ -4,7 +4,7 @@
  * role, idle memory per connection and permessage-deflate; writes bench/RESULTS.md
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
- * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
+ * Flags: --quick, --runs N, --only micro,e2e,client,handshake,memory,deflate,h2, --out FILE, --conns-idle N
  * (`h2` is not in the default list: `--only h2` writes its own section, `h2`, into the results file)
  */
 import { createRequire } from 'node:module';
@@ -13,6 +13,7 @@ import {
   type Child, commandLine, describeEnv, fmtBytes, fmtMed, fmtNum, fmtRatio, mdTable, median, ROOT, sleep, startChild,
 } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
+import { handshakeCell } from './handshake-rate.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -21,7 +22,7 @@ const opt = (n: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? a
 
 const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
-const ONLY = (opt('only') ?? 'micro,e2e,client,memory,deflate').split(',');
+const ONLY = (opt('only') ?? 'micro,e2e,client,handshake,memory,deflate').split(',');
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
 const IDLE_CONNS = Number(opt('conns-idle') ?? (quick ? 2000 : 10000));
 const MICRO_MS = quick ? 80 : 200;
@@ -387,6 +388,17 @@ async function memory() {
   if (Number.isFinite(o)) target('Idle memory per connection <= 0.8x ws', `${(o / 1024).toFixed(2)} KiB vs ${(ws / 1024).toFixed(2)} KiB = ${fmtRatio(o / ws)}`, o / ws <= 0.8);
 }
 
+// ---------------------------------------------------------------- handshake rate (bench/handshake-rate.ts)
+
+async function handshake() {
+  sections.push(await handshakeCell({
+    defs: SERVER_DEFS,
+    start: async (name) => startServer(SERVER_DEFS.find((d) => d.name === name)!),
+    loadgen: async () => { const lg = startChild('loadgen.js', { cpu: CLIENT_CPU, fdLimit: FD_LIMIT }); await lg.ready; return lg; },
+    runs: E2E_RUNS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log, note: (s) => notes.push(s), target,
+  }));
+}
+
 // ---------------------------------------------------------------- deflate
 
 async function deflate() {
@@ -510,7 +522,7 @@ async function h2Section() {
 async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
   log(`${env.node}, ${env.cpu}, commit ${env.commit}; peers: ${SERVER_DEFS.map((d) => d.name).join(', ')}; out ${OUT}`);
-  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, memory, deflate, h2: h2Section };
+  const steps: Record<string, () => Promise<void>> = { micro, e2e, client: clientRole, handshake, memory, deflate, h2: h2Section };
   for (const name of ONLY) {
     const f = steps[name];
     if (!f) { log(`unknown section ${name}`); continue; }
