@@ -4,7 +4,8 @@
  * CPU use so it is visibly not the bottleneck.
  *
  * Commands (IPC): echo (throughput/latency), idle + idleClose (memory per connection, handshake
- * rate), churn (soak: connect, exchange, close or abort, repeat).
+ * rate while filling), handshakes (connect + upgrade + one echo + reset, in a loop: new connections
+ * per second), churn (soak: connect, exchange, close or abort, repeat).
  */
 import net from 'node:net';
 import zlib from 'node:zlib';
@@ -334,6 +335,62 @@ async function idleClose() {
   return { closed: n };
 }
 
+// ---------------------------------------------------------------- handshake rate
+
+interface HandshakeArgs { port: number; parallel: number; warmupMs: number; durationMs: number; size?: number; mode?: 'ws' | 'raw' }
+
+/**
+ * New connections per second: `parallel` loops, each connects, upgrades, sends one masked text
+ * message after the 101, waits for its exact echo, then resets the TCP connection (no TIME_WAIT)
+ * and starts over. Counts completed cycles in the window; every reply is checked byte for byte.
+ * Mode raw (a TCP echo server, the ceiling of this generator): connect, send the frame's bytes, read them back.
+ */
+async function handshakes(a: HandshakeArgs) {
+  const request = upgradeRequest(HOST, a.port);
+  const payload = makePayload(a.size ?? 16, true);
+  const frame = buildFrame(payload, OP_TEXT, BENCH_MASK);
+  const raw = a.mode === 'raw';
+  const reply = raw ? frame : buildFrame(payload, OP_TEXT, null);
+  let completed = 0; let counting = false; let running = true;
+  let errors = 0; let firstError = '';
+  let live = 0; let allDone: (() => void) | null = null;
+  const cycle = (): void => {
+    if (!running) { if (--live === 0 && allDone) allDone(); return; }
+    const sock = net.connect({ port: a.port, host: HOST, noDelay: true });
+    let acc: Buffer | null = null; let upgraded = raw; let finished = false;
+    const end = (err: string | null) => {
+      if (finished) return;
+      finished = true; clearTimeout(t);
+      if (err !== null) { errors++; firstError ||= err; } else if (counting) completed++;
+      reset(sock);
+      // Next cycle from a fresh stack (a failing server must not recurse us into the ground).
+      setImmediate(cycle);
+    };
+    const t = setTimeout(() => end('connect/handshake/echo timeout'), 10_000);
+    sock.on('error', (e) => end(e.message));
+    sock.on('close', () => end('closed before the echo'));
+    sock.on('connect', () => sock.write(raw ? frame : request));
+    sock.on('data', (c: Buffer) => {
+      acc = acc === null ? c : Buffer.concat([acc, c]);
+      if (!upgraded) {
+        const e = acc.indexOf('\r\n\r\n');
+        if (e < 0) { if (acc.length > 16384) end('handshake response too long'); return; }
+        if (acc.toString('latin1', 0, 12) !== 'HTTP/1.1 101') { end(`handshake refused: ${acc.toString('latin1', 0, acc.indexOf('\r\n'))}`); return; }
+        upgraded = true;
+        acc = acc.subarray(e + 4);
+        sock.write(frame);
+      }
+      if (acc.length < reply.length) return;
+      end(acc.length === reply.length && acc.equals(reply) ? null : 'echo mismatch after the handshake');
+    });
+  };
+  for (let i = 0; i < a.parallel; i++) { live++; cycle(); }
+  const { seconds, cpuPct } = await measureWindow(a.warmupMs, a.durationMs, (on) => { counting = on; });
+  running = false;
+  await Promise.race([new Promise<void>((r) => { allDone = r; }), sleep(15_000)]);
+  return { completed, seconds, perSec: completed / seconds, cpuPct, errors, firstError };
+}
+
 // ---------------------------------------------------------------- churn (soak)
 
 interface ChurnArgs { port: number; durationMs: number; workers: number; messages: number; seed?: number }
@@ -402,5 +459,5 @@ async function churn(a: ChurnArgs) {
 }
 
 if (process.send) {
-  serveParent({ echo, idle, fill, idleClose, churn, cpu: () => process.cpuUsage() });
+  serveParent({ echo, idle, fill, idleClose, churn, handshakes, cpu: () => process.cpuUsage() });
 }

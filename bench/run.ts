@@ -4,7 +4,7 @@
  * role, idle memory per connection and permessage-deflate; writes bench/RESULTS.md
  * (quick mode: bench/RESULTS.quick.md unless --out is given).
  *
- * Flags: --quick, --runs N, --only micro,e2e,client,memory,deflate,h2, --out FILE, --conns-idle N
+ * Flags: --quick, --runs N, --only micro,e2e,client,handshake,memory,deflate,h2, --out FILE, --conns-idle N
  * (`h2`, `web`, `storm`, `fanout` and `streams` are not in the default list: `--only h2` / `--only web` /
  * `--only storm` / `--only fanout` / `--only streams` write their own sections into the results file; `storm` is the
  * reconnect storm of bench/storm.ts)
@@ -19,6 +19,7 @@ import { stormSection } from './storm.js';
 import { webSection } from './web.js';
 import { fanoutSection } from './fanout.js';
 import { runStreams } from './streams.js';
+import { handshakeCell } from './handshake-rate.js';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -27,7 +28,7 @@ const opt = (n: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? a
 
 const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
-const ONLY = (opt('only') ?? 'micro,e2e,client,memory,deflate').split(',');
+const ONLY = (opt('only') ?? 'micro,e2e,client,handshake,memory,deflate').split(',');
 /** Cells that write a section of their own (not part of the suite's main section). */
 const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout', 'streams']);
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
@@ -395,6 +396,17 @@ async function memory() {
   if (Number.isFinite(o)) target('Idle memory per connection <= 0.8x ws', `${(o / 1024).toFixed(2)} KiB vs ${(ws / 1024).toFixed(2)} KiB = ${fmtRatio(o / ws)}`, o / ws <= 0.8);
 }
 
+// ---------------------------------------------------------------- handshake rate (bench/handshake-rate.ts)
+
+async function handshake() {
+  sections.push(await handshakeCell({
+    defs: SERVER_DEFS,
+    start: async (name) => startServer(SERVER_DEFS.find((d) => d.name === name)!),
+    loadgen: async () => { const lg = startChild('loadgen.js', { cpu: CLIENT_CPU, fdLimit: FD_LIMIT }); await lg.ready; return lg; },
+    runs: E2E_RUNS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log, note: (s) => notes.push(s), target,
+  }));
+}
+
 // ---------------------------------------------------------------- deflate
 
 async function deflate() {
@@ -551,7 +563,7 @@ async function main() {
   });
   const fanout = () => fanoutSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log });
   const steps: Record<string, () => Promise<void>> = {
-    micro, e2e, client: clientRole, memory, deflate, h2: h2Section, web, storm, fanout, streams: streamsSection,
+    micro, e2e, client: clientRole, handshake, memory, deflate, h2: h2Section, web, storm, fanout, streams: streamsSection,
   };
   for (const name of ONLY) {
     const f = steps[name];

@@ -8,7 +8,7 @@ import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './err
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import type { AuthorizeResult, Authorizer } from './handshake/authorize.js';
 import { http1Response, inputFromHead, inputFromIncoming, readHttp1Upgrade } from './handshake/http1.js';
-import { negotiateUpgrade, resolveUpgradePolicy, type UpgradePolicy } from './handshake/negotiate.js';
+import { negotiateUpgrade, negotiateWithoutHook, resolveUpgradePolicy, type UpgradePolicy } from './handshake/negotiate.js';
 import { HeadParseError, HeadParser, type HeadFailure } from './http/head-parser.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from './http/limits.js';
 import type { OriginPolicy } from './handshake/origin.js';
@@ -241,13 +241,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           ...(h2 === null ? {} : { ALPNProtocols: ['h2', 'http/1.1'] }),
         });
     this.listener = server;
+    const { rawSockets, tlsAccepted } = this;
+    // One listener for every socket ('close' fires once): no closure or once-wrapper per connection.
+    const onRawClose = function (this: net.Socket): void {
+      rawSockets.delete(this);
+      if (tlsOptions !== undefined) tlsAccepted.delete(peerKey(this));
+    };
     server.on('connection', (socket: net.Socket) => {
-      this.rawSockets.add(socket);
-      if (tlsOptions !== undefined) this.tlsAccepted.set(peerKey(socket), Date.now());
-      socket.once('close', () => {
-        this.rawSockets.delete(socket);
-        if (tlsOptions !== undefined) this.tlsAccepted.delete(peerKey(socket));
-      });
+      rawSockets.add(socket);
+      if (tlsOptions !== undefined) tlsAccepted.set(peerKey(socket), Date.now());
+      socket.on('close', onRawClose);
     });
     server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => {
       if (h2 === null) this.onSocket(socket);
@@ -536,7 +539,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     let transform = null;
     try {
       const { key, request } = readHttp1Upgrade(input, req, this.policy);
-      const result = await negotiateUpgrade(request, this.policy, {
+      const result = this.policy.authorize === undefined ? negotiateWithoutHook(request, this.policy) : await negotiateUpgrade(request, this.policy, {
         afterAuthorize: () => {
           if (hs.done) throw ABANDONED;
           if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');

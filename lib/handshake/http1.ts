@@ -82,8 +82,8 @@ export function validateUpgrade(input: UpgradeInput, options: ValidateOptions): 
   if (major !== 1 || !(minor >= 1)) {
     throw new UpgradeRejection(505, 'A WebSocket upgrade requires HTTP/1.1');
   }
-  const hosts = h.all('host');
-  if (hosts.length !== 1 || hosts[0] === '') {
+  const host = h.single('host');
+  if (typeof host !== 'string' || host === '') {
     throw new UpgradeRejection(400, 'Exactly one non-empty Host header is required');
   }
   const path = targetPath(input.target);
@@ -97,15 +97,14 @@ export function validateUpgrade(input: UpgradeInput, options: ValidateOptions): 
   if (connection === undefined || !listHasToken(connection, 'upgrade')) {
     throw new UpgradeRejection(400, 'The Connection header must include "Upgrade"');
   }
-  const versions = h.all('sec-websocket-version');
-  if (versions.length !== 1 || versions[0] !== '13') {
+  if (h.single('sec-websocket-version') !== '13') {
     throw new UpgradeRejection(426, 'Unsupported Sec-WebSocket-Version: this server speaks version 13', {
       ...UPGRADE_HEADERS,
       'Sec-WebSocket-Version': '13',
     });
   }
-  const keys = h.all('sec-websocket-key');
-  if (keys.length !== 1 || !isValidKey(keys[0])) {
+  const key = h.single('sec-websocket-key');
+  if (typeof key !== 'string' || !isValidKey(key)) {
     throw new UpgradeRejection(400, 'Sec-WebSocket-Key must be sent once, as the base64 of 16 bytes');
   }
   // Bytes after the head are WebSocket frames; a body would be misread as frames (and is a smuggling vector).
@@ -114,7 +113,7 @@ export function validateUpgrade(input: UpgradeInput, options: ValidateOptions): 
     throw new UpgradeRejection(400, 'An upgrade request cannot carry a body');
   }
   const { protocols, extensions } = readOffers(h, options.parseExtensions);
-  return { key: keys[0], path, protocols, extensions };
+  return { key, path, protocols, extensions };
 }
 
 /** A validated HTTP/1.1 upgrade: its key (for the 101) and the request to negotiate. */
@@ -136,7 +135,7 @@ export function readHttp1Upgrade(input: UpgradeInput, view: UpgradeRequest, poli
     request: {
       target: input.target,
       path: valid.path,
-      authority: input.headers.all('host')[0],
+      authority: input.headers.single('host') as string,
       headers: input.headers,
       origin: view.origin,
       protocols: valid.protocols,

@@ -83,17 +83,19 @@ export class HeadParser<K extends 'request' | 'response'> {
         this.partial.push(chunk.subarray(pos));
         return null;
       }
-      let line: Buffer;
+      let done: boolean;
       if (this.partial.length === 0) {
-        line = chunk.subarray(pos, nl);
+        // The usual case, a whole line in this chunk: read it in place (no Buffer view per line).
+        done = this.line(chunk, pos, nl);
       } else {
         this.partial.push(chunk.subarray(pos, nl));
-        line = Buffer.concat(this.partial);
+        const line = Buffer.concat(this.partial);
         this.partial = [];
         this.partialLength = 0;
+        done = this.line(line, 0, line.length);
       }
       pos = end;
-      if (this.line(line)) {
+      if (done) {
         this.finished = true;
         return { head: { ...this.start, headers: this.headers } as never, rest: chunk.subarray(pos) };
       }
@@ -113,13 +115,14 @@ export class HeadParser<K extends 'request' | 'response'> {
     throw new HeadParseError('line-too-long', `header line longer than ${this.limits.maxHeaderLineLength} bytes`);
   }
 
-  /** Handle one line without its LF; true when it was the blank line ending the head. */
-  private line(raw: Buffer): boolean {
-    let length = raw.length;
-    if (length > 0 && raw[length - 1] === CR) length--;
+  /** Handle one line, `buf[from, to)` without its LF; true when it was the blank line ending the head. */
+  private line(buf: Buffer, from: number, to: number): boolean {
+    let length = to - from;
+    if (length > 0 && buf[to - 1] === CR) length--;
     if (length > this.limits.maxHeaderLineLength) this.lineTooLong();
-    if (raw.indexOf(CR) !== -1 && raw.indexOf(CR) < length) malformed('bare CR in head');
-    const text = raw.toString('latin1', 0, length);
+    const text = buf.toString('latin1', from, from + length);
+    // Searched in the line's own text: bounded by the line, whatever follows in the chunk.
+    if (text.indexOf('\r') !== -1) malformed('bare CR in head');
     if (this.start === null) {
       // RFC 9112 §2.2: a server should ignore empty lines before the request line.
       if (text === '') {

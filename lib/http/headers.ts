@@ -1,5 +1,7 @@
 import type { HeaderField } from './head-parser.js';
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * Read-only view over received header fields, preserving order, repeats and
  * original name case, with lookups by lower-case name. Built from our own head
@@ -23,16 +25,33 @@ export class HeaderList {
   }
 
   /** Every value of the field `lowerName`, in order. */
-  all(lowerName: string): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.fields.length; i++) if (this.lowerNames[i] === lowerName) out.push(this.fields[i][1]);
+  all(lowerName: string): readonly string[] {
+    let out: string[] | null = null;
+    for (let i = 0; i < this.fields.length; i++) {
+      if (this.lowerNames[i] === lowerName) (out ??= []).push(this.fields[i][1]);
+    }
+    // Most lookups of an upgrade find nothing (Content-Length, Origin, ...): one shared empty answer.
+    return out ?? NONE;
+  }
+
+  /** The value of `lowerName` when it occurs exactly once; undefined when absent, null when repeated. */
+  single(lowerName: string): string | null | undefined {
+    let out: string | undefined;
+    for (let i = 0; i < this.fields.length; i++) {
+      if (this.lowerNames[i] !== lowerName) continue;
+      if (out !== undefined) return null;
+      out = this.fields[i][1];
+    }
     return out;
   }
 
   /** The values of `lowerName` joined with ", " (list semantics), or undefined when absent. */
   joined(lowerName: string): string | undefined {
-    const values = this.all(lowerName);
-    return values.length === 0 ? undefined : values.join(', ');
+    let out: string | undefined;
+    for (let i = 0; i < this.fields.length; i++) {
+      if (this.lowerNames[i] === lowerName) out = out === undefined ? this.fields[i][1] : `${out}, ${this.fields[i][1]}`;
+    }
+    return out;
   }
 
   /** Lower-case names -> values (repeats joined with ", ", cookies with "; "), without a prototype. */
@@ -49,6 +68,11 @@ export class HeaderList {
 
   /** Flat [name, value, ...] like node:http's `rawHeaders`. */
   toRaw(): string[] {
-    return this.fields.flat();
+    const out: string[] = new Array(this.fields.length * 2);
+    for (let i = 0; i < this.fields.length; i++) {
+      out[2 * i] = this.fields[i][0];
+      out[2 * i + 1] = this.fields[i][1];
+    }
+    return out;
   }
 }

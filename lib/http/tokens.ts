@@ -69,6 +69,11 @@ export function parseTokenList(value: string): string[] | null {
 /** True when the comma-separated list contains `token`, compared ASCII case-insensitively. */
 export function listHasToken(value: string, token: string): boolean {
   const wanted = token.toLowerCase();
+  if (value.indexOf(',') === -1) {
+    // One element (`Upgrade: websocket`, `Connection: Upgrade`): no list to build.
+    const item = trimOws(value);
+    return item !== '' && item.toLowerCase() === wanted;
+  }
   for (const item of splitList(value)) if (item.toLowerCase() === wanted) return true;
   return false;
 }

@@ -333,7 +333,9 @@ export class Connection implements FrameSink {
     this.destroyed = true;
     this.parser.stop();
     this.transform?.dispose();
-    failCallbacks(this.takeQueue(), new InvalidStateError('The connection was destroyed before the frame was written'));
+    const pending = this.takeQueue();
+    // Most connections end with nothing queued: build the error (and its stack) only for a callback.
+    if (pending.some(hasCallback)) failCallbacks(pending, new InvalidStateError('The connection was destroyed before the frame was written'));
   }
 
   // ---- FrameSink (called by the parser) ----
@@ -565,6 +567,10 @@ export class Connection implements FrameSink {
     this.handler.onFail(err);
     failCallbacks(pending, err);
   }
+}
+
+function hasCallback(f: OutFrame): boolean {
+  return f.cb !== undefined && f.cb !== null;
 }
 
 function failCallbacks(frames: OutFrame[], err: Error): void {

@@ -9,7 +9,7 @@ import { parseExtensionHeader } from '../../lib/http/extension-header.js';
 import type { HeaderField } from '../../lib/http/head-parser.js';
 import { HeaderList } from '../../lib/http/headers.js';
 import {
-  negotiateUpgrade, readOffers, resolveUpgradePolicy,
+  negotiateUpgrade, negotiateWithoutHook, readOffers, resolveUpgradePolicy,
   type NegotiationRequest, type UpgradePolicyOptions,
 } from '../../lib/handshake/negotiate.js';
 import { buildUpgradeRequest } from '../../lib/handshake/request.js';
@@ -225,4 +225,37 @@ t.test('readOffers: Origin, subprotocols and extensions as both HTTP versions ca
     t.equal((caught as UpgradeRejection).status, 400, name);
     t.match((caught as UpgradeRejection).message, message, name);
   }
+});
+
+t.test('negotiateWithoutHook: the same answer or refusal as negotiateUpgrade, synchronously, for policies without authorize', async (t) => {
+  const cases: Array<[string, NegotiationRequest, UpgradePolicyOptions]> = [
+    ['nothing configured', request({ protocols: ['chat'], extensions: 'permessage-deflate' }), {}],
+    ['path served', request({ target: '/chat?x=1' }), { path: '/chat' }],
+    ['path not served', request({ target: '/nope' }), { path: '/chat' }],
+    ['Origin refused', request({ headers: [['Origin', 'https://evil.example']] }), { allowedOrigins: ['https://app.example'] }],
+    ['Origin hook throws', request(), { allowedOrigins: () => { throw new Error('boom'); } }],
+    ['subprotocol chosen', request({ protocols: ['a', 'chat'] }), { protocols: ['chat'] }],
+    ['subprotocol hook throws', request({ protocols: ['a'] }), { protocols: () => { throw new Error('boom'); } }],
+    ['deflate negotiated', request({ extensions: 'permessage-deflate; client_max_window_bits' }), { perMessageDeflate: true }],
+  ];
+  for (const [name, req, options] of cases) {
+    const p = policy(options);
+    let sync: unknown;
+    try { sync = negotiateWithoutHook(req, p); } catch (err) { sync = err; }
+    let async_: unknown;
+    try { async_ = await negotiateUpgrade(req, p); } catch (err) { async_ = err; }
+    t.notOk(sync instanceof Promise, `${name}: not a promise`);
+    if (async_ instanceof UpgradeRejection) {
+      t.ok(sync instanceof UpgradeRejection, `${name}: refused too`);
+      t.equal((sync as UpgradeRejection).status, async_.status, `${name}: status`);
+      t.equal((sync as UpgradeRejection).message, async_.message, `${name}: message`);
+    } else {
+      const a = async_ as { transform: { dispose(): void } | null };
+      const s = sync as typeof a;
+      t.same({ ...s, transform: s.transform !== null }, { ...a, transform: a.transform !== null }, `${name}: same result`);
+      s.transform?.dispose();
+      a.transform?.dispose();
+    }
+  }
+  t.throws(() => negotiateWithoutHook(request(), policy({ authorize: () => true })), InvalidArgumentError, 'a policy with authorize needs negotiateUpgrade');
 });

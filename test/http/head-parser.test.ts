@@ -150,3 +150,23 @@ t.test('response heads', async (t) => {
   t.equal(responseFailure('SSH-2.0-OpenSSH\r\n'), 'malformed');
   t.equal(responseFailure('\r\n'), 'malformed');
 });
+
+t.test('lines read in place: a bare CR is found inside its own line only, whatever follows in the chunk', async (t) => {
+  // The CR search is bounded by the line: a CR in a later line (or the frames after the head) is not this line's.
+  t.equal(failure('GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n'), 'malformed', 'bare CR in a later line');
+  t.equal(failure('GET / HTTP/1.1\nHost: a\nX: b\r\n\r\n'), 'ok', 'bare-LF lines, then CRLF ones');
+  const head = parseAll([Buffer.concat([Buffer.from('GET / HTTP/1.1\nHost: a\n\n', 'latin1'), Buffer.from([0x81, 0x0d, 0x0d, 0x0a])])]);
+  t.same(head?.head.headers, [['Host', 'a']]);
+  t.same([...head!.rest], [0x81, 0x0d, 0x0d, 0x0a], 'bytes after the head, CRs included, are the rest');
+  // Thousands of bare-LF blank lines before the request line in one chunk: refused by the size limit, not quadratic.
+  t.equal(failure('\n'.repeat(SERVER_HEAD_LIMITS.maxHeadSize + 1) + 'GET / HTTP/1.1\r\n\r\n'), 'head-too-large');
+});
+
+t.test('a line split over chunks is joined, then read like a whole one', async (t) => {
+  const bytes = Buffer.from(REQUEST, 'latin1');
+  const whole = parseAll([bytes]);
+  for (const cut of [1, 17, 20, 41, bytes.length - 2, bytes.length - 1]) {
+    t.same(parseAll([bytes.subarray(0, cut), bytes.subarray(cut)])?.head, whole?.head, `cut at ${cut}`);
+  }
+  t.equal(reasonOf(() => parseAll([Buffer.from('GET / HTTP/1.1\r\nX: a\r', 'latin1'), Buffer.from('b\r\n\r\n', 'latin1')])), 'malformed', 'bare CR across a cut');
+});

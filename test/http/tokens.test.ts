@@ -28,6 +28,12 @@ t.test('lists', async (t) => {
   t.ok(listHasToken('keep-alive, UPGRADE', 'upgrade'));
   t.notOk(listHasToken('keep-alive, upgraded', 'upgrade'));
   t.notOk(listHasToken('', 'upgrade'));
+  // One element (no comma) takes a shorter path: the same answers.
+  t.ok(listHasToken(' \tWebSocket\t ', 'websocket'), 'single element, OWS and case');
+  t.notOk(listHasToken('websockets', 'websocket'), 'single element, longer');
+  t.notOk(listHasToken(' \t ', ''), 'an empty element is no element');
+  t.notOk(listHasToken('', ''), 'an empty list has no empty token');
+  t.equal(listHasToken(' , ', ''), false, 'nor a list of empty elements');
 });
 
 t.test('huge hostile values complete (linear time)', async (t) => {
