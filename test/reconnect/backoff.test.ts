@@ -43,7 +43,10 @@ t.test('parseRetryAfter', async (t) => {
   t.equal(parseRetryAfter('restart; retry-after=15'), 15);
   t.equal(parseRetryAfter('restart retry-after=0 soon'), 0);
   t.equal(parseRetryAfter('Retry-After=7'), 7);
-  for (const bad of ['', 'retry-after=', 'retry-after=-1', 'retry-after=1.5', 'retry-after=2s', 'xretry-after=2', 'retry-after=99999999', 'retry-after=86401']) {
+  // Up to 9 digits (lib/protocol/retry-after.ts); a long hint is bounded by maxRetryAfter instead.
+  t.equal(parseRetryAfter('retry-after=86401'), 86401);
+  t.equal(backoffWindow(DEFAULT_BACKOFF, 1, 1012, 'retry-after=86401'), 60_000, 'capped by maxRetryAfter');
+  for (const bad of ['', 'retry-after=', 'retry-after=-1', 'retry-after=1.5', 'retry-after=2s', 'xretry-after=2', 'retry-after=1234567890']) {
     t.equal(parseRetryAfter(bad), undefined, JSON.stringify(bad));
   }
 });
