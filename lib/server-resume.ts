@@ -6,7 +6,7 @@
  * of the server) which outlives its transports.
  */
 import { EventEmitter } from 'node:events';
-import { UpgradeRejection } from './errors.js';
+import { InvalidArgumentError, UpgradeRejection } from './errors.js';
 import type { Authorizer } from './handshake/authorize.js';
 import type { UpgradeRequest } from './handshake/request.js';
 import { ResumeLink, closeIfOpen } from './resume/link.js';
@@ -17,6 +17,12 @@ import type { SendData, WebSocket } from './websocket.js';
 
 /** How long a server keeps a session without a transport, by default (ms). */
 export const DEFAULT_RESUME_WINDOW = 30_000;
+/**
+ * How many sessions without a transport a server keeps, by default: each holds
+ * up to `maxBuffer` (1 MiB by default), so the bound of their memory is
+ * 1000 x 1 MiB; past it the session that has waited longest is dropped.
+ */
+export const DEFAULT_MAX_DETACHED_SESSIONS = 1000;
 
 /** `resume` option of the server: `true` for the defaults. */
 export interface ResumeServerOptions {
@@ -24,12 +30,18 @@ export interface ResumeServerOptions {
   window?: number;
   /** Bytes of unacknowledged messages kept per session; past it the session ends. Default 1 MiB. */
   maxBuffer?: number;
+  /** Most sessions waiting for their client at once; past it the one that has waited longest ends ('evicted'). Default 1000. */
+  maxSessions?: number;
   /** Time source of the window (tests pass a manual clock). */
   clock?: Clock;
 }
 
-/** Why a session ended: a normal close (1000) by either side, its window passed, its buffer overflowed, the peer broke the protocol. */
-export type SessionEndCause = 'closed' | 'expired' | 'overflow' | 'protocol';
+/**
+ * Why a session ended: a normal close (1000) by either side, its window passed, its buffer
+ * overflowed, the peer broke the protocol, it was dropped for newer detached sessions
+ * (`maxSessions`), or the server closed or drained (`server.close()` / `server.drain()`).
+ */
+export type SessionEndCause = 'closed' | 'expired' | 'overflow' | 'protocol' | 'evicted' | 'shutdown';
 
 export interface ResumableSessionEvents {
   /** A message of the client, exactly once and in order over every transport. */
@@ -47,6 +59,8 @@ export class ResumableSession extends EventEmitter<ResumableSessionEvents> {
   private link: ResumeLink | null = null;
   private cancelWindow: (() => void) | null = null;
   private ended = false;
+  /** @internal The number of the latest claim of this session (a resume request); only that one may attach. */
+  claims = 0;
   /** @internal */
   readonly state: ResumeState;
 
@@ -87,8 +101,13 @@ export class ResumableSession extends EventEmitter<ResumableSessionEvents> {
 
   /** End the session: close the transport with `code` (default 1000) and forget it. */
   close(code = 1000, reason = ''): void {
+    this.closeWith('closed', code, reason);
+  }
+
+  /** @internal End with `cause`, closing the transport (if any) with `code`. */
+  closeWith(cause: SessionEndCause, code: number, reason: string): void {
     const ws = this.ws;
-    this.end('closed');
+    this.end(cause);
     if (ws !== null) closeIfOpen(ws, code, reason);
   }
 
@@ -96,6 +115,7 @@ export class ResumableSession extends EventEmitter<ResumableSessionEvents> {
   attach(ws: WebSocket, peerReceived: number): void {
     this.cancelWindow?.();
     this.cancelWindow = null;
+    this.owner.attached(this);
     const link = new ResumeLink(this.state, ws, {
       message: (data, isBinary) => this.emit('message', data, isBinary),
       overflow: () => this.end('overflow'),
@@ -106,6 +126,7 @@ export class ResumableSession extends EventEmitter<ResumableSessionEvents> {
       if (this.link !== link) return;
       this.suspend();
       if (code === 1000) this.end('closed');
+      else if (this.owner.stopping) this.end('shutdown');
       else if (!this.ended) this.emit('disconnect', code, reason);
     });
     link.start(peerReceived);
@@ -119,10 +140,14 @@ export class ResumableSession extends EventEmitter<ResumableSessionEvents> {
       link.detach();
       if (link.ws.readyState !== 3) link.ws.terminate();
     }
-    if (!this.ended && this.cancelWindow === null) this.cancelWindow = after(this.owner.clock, this.owner.window, () => this.end('expired'));
+    if (!this.ended && this.cancelWindow === null) {
+      this.cancelWindow = after(this.owner.clock, this.owner.window, () => this.end('expired'));
+      this.owner.detached(this);
+    }
   }
 
-  private end(cause: SessionEndCause): void {
+  /** @internal */
+  end(cause: SessionEndCause): void {
     if (this.ended) return;
     this.ended = true;
     this.cancelWindow?.();
@@ -140,6 +165,8 @@ class Ticket {
     readonly id: string,
     readonly session: ResumableSession | null,
     readonly peerReceived: number,
+    /** Which claim of `session` this is (ResumableSession.claims when it was answered). */
+    readonly claim = 0,
   ) {}
 }
 
@@ -148,11 +175,19 @@ export class ServerResume {
   readonly sessions = new Map<string, ResumableSession>();
   readonly window: number;
   readonly maxBuffer: number;
+  readonly maxSessions: number;
   readonly clock: Clock;
+  /** Set by the server's close() or drain(): a transport that drops ends its session instead of waiting. */
+  stopping = false;
+  /** Sessions without a transport, the longest waiting first (a Map keeps insertion order). */
+  private readonly waiting = new Map<ResumableSession, true>();
 
   private constructor(o: ResumeServerOptions, private readonly announce: (s: ResumableSession, req: UpgradeRequest, data: unknown) => void) {
     this.window = o.window ?? DEFAULT_RESUME_WINDOW;
     this.maxBuffer = o.maxBuffer ?? DEFAULT_RESUME_BUFFER;
+    const max = o.maxSessions ?? DEFAULT_MAX_DETACHED_SESSIONS;
+    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`resume.maxSessions must be an integer >= 1 (got ${String(max)})`);
+    this.maxSessions = max;
     this.clock = o.clock ?? systemClock;
   }
 
@@ -188,7 +223,7 @@ export class ServerResume {
           throw new UpgradeRejection(400, `${RESUME_HEADER}: received count outside what the session sent`);
         }
         session.suspend();
-        ticket = new Ticket(accepted.data, session.id, session, offer.received);
+        ticket = new Ticket(accepted.data, session.id, session, offer.received, ++session.claims);
       } else {
         ticket = new Ticket(accepted.data, newSessionId(), null, 0);
       }
@@ -205,6 +240,9 @@ export class ServerResume {
     if (existing !== null) {
       // Ended between the answer and now (window, overflow): the client was told it resumed, so it must come back.
       if (existing.closed) closeIfOpen(ws, 1011, 'resume: the session ended');
+      // Two claims of one id answered before either connection attached: the later claim wins,
+      // whichever handshake finishes first, so that one transport at a time delivers.
+      else if (data.claim !== existing.claims) closeIfOpen(ws, 1008, 'resume: the session was claimed again');
       else {
         existing.attach(ws, data.peerReceived);
         existing.emit('resume', ws);
@@ -218,8 +256,34 @@ export class ServerResume {
     return true;
   }
 
+  /**
+   * The server is closing or draining: from now on a transport that drops ends its
+   * session, and `close()` ends every session now, closing its transport with the
+   * server's close frame (so its client is told as that code says) and clearing its window.
+   */
+  stop(goodbye?: { code: number; reason: string }): void {
+    this.stopping = true;
+    if (goodbye === undefined) return;
+    for (const s of [...this.sessions.values()]) s.closeWith('shutdown', goodbye.code, goodbye.reason);
+  }
+
+  /** @internal A session lost its transport: keep it, dropping the longest-waiting one past `maxSessions`. */
+  detached(s: ResumableSession): void {
+    this.waiting.set(s, true);
+    for (const old of this.waiting.keys()) {
+      if (this.waiting.size <= this.maxSessions) break;
+      if (old !== s) old.end('evicted');
+    }
+  }
+
+  /** @internal */
+  attached(s: ResumableSession): void {
+    this.waiting.delete(s);
+  }
+
   /** @internal */
   forget(s: ResumableSession): void {
+    this.waiting.delete(s);
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
   }
 }

@@ -403,6 +403,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.closing === null) {
       const how = resolveClose(options);
       this.stopping = true;
+      this.resume?.stop(how);
       this.closing = this.shutdown(how.timeout, how.code, how.reason);
     }
     return this.closing;
@@ -423,6 +424,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.draining === null) {
       const how = resolveDrain(options);
       this.stopping = true;
+      this.resume?.stop();
       this.draining = this.runDrain(how.over, how.code, how.reason);
     }
     return this.draining;

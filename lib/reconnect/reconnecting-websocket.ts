@@ -12,7 +12,7 @@ import { DEFAULT_RESUME_BUFFER, ResumeState, outgoing } from '../resume/state.js
 import { RESUME_HEADER, formatOffer, parseAnswer } from '../resume/wire.js';
 import { after, systemClock, type Clock } from '../timers.js';
 import type { SendData, WebSocket } from '../websocket.js';
-import { DEFAULT_BACKOFF, backoffWindow, jitter, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
+import { DEFAULT_BACKOFF, backoffWindow, slotDelay, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import { DEFAULT_OUTBOX, Outbox, type OutboxPolicy } from './outbox.js';
 
 /** Options of {@link ReconnectingWebSocket}: every {@link ClientOptions} is passed to `connect()` on each attempt. */
@@ -77,6 +77,9 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
   private link: ResumeLink | null = null;
   private session: { id: string; state: ResumeState } | null = null;
   private attempt = 0;
+  /** Clock time the current outage began (the first reconnect of the count), and where its next slot starts (ms after it). */
+  private lostAt = 0;
+  private slotStart = 0;
   private cancelTimer: (() => void) | null = null;
   private cancelStable: (() => void) | null = null;
   private stopping = false;
@@ -87,8 +90,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
     private readonly options: ReconnectingOptions = {},
   ) {
     super();
+    const baseDelay = duration('baseDelay', options.baseDelay, DEFAULT_BACKOFF.baseDelay);
     this.backoff = Object.freeze({
-      baseDelay: duration('baseDelay', options.baseDelay, DEFAULT_BACKOFF.baseDelay),
+      firstDelay: duration('firstDelay', options.firstDelay, Math.min(DEFAULT_BACKOFF.firstDelay, baseDelay)),
+      baseDelay,
       maxDelay: duration('maxDelay', options.maxDelay, DEFAULT_BACKOFF.maxDelay),
       restartDelay: duration('restartDelay', options.restartDelay, DEFAULT_BACKOFF.restartDelay),
       maxRetryAfter: duration('maxRetryAfter', options.maxRetryAfter, DEFAULT_BACKOFF.maxRetryAfter),
@@ -261,7 +266,13 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
     if (this.attempt > this.maxAttempts) {
       return this.end({ reason: 'max-attempts', ...(code === undefined ? {} : { code }), ...(error === undefined ? {} : { error }) });
     }
-    const delay = jitter(backoffWindow(this.backoff, this.attempt, code, reason), this.random);
+    if (this.attempt === 1) {
+      this.lostAt = this.clock.now();
+      this.slotStart = 0;
+    }
+    const window = backoffWindow(this.backoff, this.attempt, code, reason);
+    const delay = slotDelay(this.slotStart, window, this.clock.now() - this.lostAt, this.random);
+    this.slotStart += window;
     this.cancelTimer = after(this.clock, delay, () => this.dial(), false);
     this.emit('reconnecting', { attempt: this.attempt, delay, ...(code === undefined ? {} : { code }), ...(error === undefined ? {} : { error }) });
   }

@@ -36,10 +36,13 @@ function client(t: Test, url: string, options: ReconnectingOptions): Reconnectin
   return rws;
 }
 
-t.test('exponential backoff, full jitter and the cap: the exact schedule', async (t) => {
+t.test('exponential backoff, full jitter in slots from the loss, and the cap: the exact schedule', async (t) => {
   const srv = await refusing(t, 503);
   const clock = new ManualClock();
-  const rws = client(t, srv.url, { clock, random: () => 0.5, baseDelay: 1000, maxDelay: 8000 });
+  // Windows 1000, 2000, 4000, 8000 (cap), 8000, 8000: slots [0,1000) [1000,3000) [3000,7000) [7000,15000) [15000,23000) [23000,31000).
+  const rws = client(t, srv.url, { clock, random: () => 0.5, firstDelay: 1000, baseDelay: 2000, maxDelay: 8000 });
+  const start = clock.now();
+  const dials: number[] = [];
   const seen: Array<{ attempt: number; delay: number }> = [];
   for (let i = 1; i <= 6; i++) {
     const [info] = await once(rws, 'reconnecting');
@@ -51,14 +54,16 @@ t.test('exponential backoff, full jitter and the cap: the exact schedule', async
     t.equal(clock.active, 1, 'not yet due 1 ms before the delay');
     clock.advance(1);
     t.equal(clock.active, 0, 'due at the delay: dialing');
+    dials.push(clock.now() - start);
   }
+  t.same(dials, [500, 2000, 5000, 11_000, 19_000, 27_000], 'each dial at the midpoint of its slot after the loss');
   t.same(seen, [
     { attempt: 1, delay: 500 },
-    { attempt: 2, delay: 1000 },
-    { attempt: 3, delay: 2000 },
-    { attempt: 4, delay: 4000 },
-    { attempt: 5, delay: 4000 },
-    { attempt: 6, delay: 4000 },
+    { attempt: 2, delay: 1500 },
+    { attempt: 3, delay: 3000 },
+    { attempt: 4, delay: 6000 },
+    { attempt: 5, delay: 8000 },
+    { attempt: 6, delay: 8000 },
   ]);
 });
 
@@ -66,14 +71,15 @@ t.test('jitter spans the whole window: draws at 0 and just below 1', async (t) =
   const srv = await refusing(t, 503);
   const clock = new ManualClock();
   const draws = [0, 0.999_9, 0.25];
-  const rws = client(t, srv.url, { clock, random: () => draws.shift()!, baseDelay: 1000, maxDelay: 30_000 });
+  const rws = client(t, srv.url, { clock, random: () => draws.shift()!, firstDelay: 1000, baseDelay: 2000, maxDelay: 30_000 });
   const delays: number[] = [];
   for (let i = 0; i < 3; i++) {
     const [info] = await once(rws, 'reconnecting');
     delays.push(info.delay);
     clock.advance(Math.max(1, info.delay));
   }
-  t.same(delays, [0, 1999, 1000], 'windows 1000, 2000, 4000');
+  // Slots [0,1000) [1000,3000) [3000,7000); dials at 0+0, 1000+1999, 3000+1000 after the loss (failures at 1 and 2999).
+  t.same(delays, [0, 2998, 1001], 'windows 1000, 2000, 4000');
 });
 
 t.test('maxAttempts: that many reconnects, then one end', async (t) => {
@@ -96,7 +102,7 @@ t.test('maxAttempts: that many reconnects, then one end', async (t) => {
 t.test('the attempt count starts again after a connection stayed up for stableAfter', async (t) => {
   const srv = await server(t);
   const clock = new ManualClock();
-  const rws = client(t, srv.url, { clock, random: () => 0.5, baseDelay: 1000, stableAfter: 5000 });
+  const rws = client(t, srv.url, { clock, random: () => 0.5, firstDelay: 1000, baseDelay: 2000, stableAfter: 5000 });
   const drop = async (): Promise<{ attempt: number; delay: number }> => {
     const reconnecting = once(rws, 'reconnecting');
     srv.connections.at(-1)!.terminate();
@@ -108,7 +114,7 @@ t.test('the attempt count starts again after a connection stayed up for stableAf
   clock.advance(500);
   await once(rws, 'open');
   clock.advance(4999);
-  t.same(await drop(), { attempt: 2, delay: 1000 }, 'up 4999 ms: still counting');
+  t.same(await drop(), { attempt: 2, delay: 1000 }, 'up 4999 ms: still counting (its slot passed: the draw counts from now)');
   clock.advance(1000);
   await once(rws, 'open');
   clock.advance(5000);

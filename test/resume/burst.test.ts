@@ -1,7 +1,9 @@
 // Resumable sessions across network drops: a TCP relay between client and server is cut
 // (both sockets destroyed, bytes in flight lost) in the middle of a burst of 10,000 numbered
 // messages each way, several times; each side must see every message of the other exactly
-// once and in order.
+// once and in order. Over HTTP/1.1, and over HTTP/2 (RFC 8441, h2c) where the cuts alternate
+// between the whole connection (the HTTP/2 session) and the one stream (RST_STREAM from the
+// server while the session stays up).
 import { once } from 'node:events';
 import t from 'tap';
 import { ReconnectingWebSocket } from '../../lib/reconnect/reconnecting-websocket.js';
@@ -23,8 +25,10 @@ function burst(send: (s: string) => void, prefix: string): void {
 
 const expected = (prefix: string): string[] => Array.from({ length: N }, (_, i) => `${prefix}${i}`);
 
-t.test('10,000 messages each way through three cuts arrive exactly once, in order', async (t) => {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', resume: true, keepAliveInterval: 0 });
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+async function burstAcrossCuts(t: Test, http2: boolean): Promise<void> {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', resume: true, keepAliveInterval: 0, ...(http2 ? { http2: true } : {}) });
   const { port } = await server.listen();
   t.teardown(() => server.close(100));
   const relay = await tcpRelay(t, port);
@@ -51,13 +55,20 @@ t.test('10,000 messages each way through three cuts arrive exactly once, in orde
     session.on('message', (data) => {
       if (data.toString() === 'fin') return void session.send('fin-ack');
       atServer.push(data.toString());
-      if (serverCuts.delete(atServer.length)) effectiveCuts += relay.cut();
+      // Over HTTP/2 the middle cut resets only the stream: the session (and its TCP connection) stays.
+      if (serverCuts.delete(atServer.length)) {
+        if (http2 && atServer.length === 5000 && session.ws !== null) {
+          session.ws.terminate();
+          effectiveCuts++;
+        } else effectiveCuts += relay.cut();
+      }
       check();
     });
     burst((s) => session.send(s), 's');
   });
 
-  const client = new ReconnectingWebSocket(relay.url, { resume: true, baseDelay: 5, maxDelay: 20, keepAliveInterval: 0 });
+  const client = new ReconnectingWebSocket(relay.url, { resume: true, baseDelay: 5, maxDelay: 20, keepAliveInterval: 0, ...(http2 ? { http: '2' as const } : {}) });
+  if (http2) client.on('open', ({ ws }) => t.equal(ws.httpVersion, '2', 'an RFC 8441 stream'));
   const opens: boolean[] = [];
   client.on('open', ({ resumed }) => {
     opens.push(resumed);
@@ -91,4 +102,8 @@ t.test('10,000 messages each way through three cuts arrive exactly once, in orde
   client.close();
   t.same((await ended)[0], { reason: 'closed' });
   t.same(await sessionClosed, ['closed'], 'a normal close ends the session');
-});
+}
+
+t.test('10,000 messages each way through three cuts arrive exactly once, in order', (t) => burstAcrossCuts(t, false));
+
+t.test('over HTTP/2: session and stream cuts, every message once and in order', (t) => burstAcrossCuts(t, true));

@@ -6,40 +6,13 @@ import { once } from 'node:events';
 import t from 'tap';
 import { connect } from '../../lib/client.js';
 import { ReconnectingWebSocket } from '../../lib/reconnect/reconnecting-websocket.js';
-import type { ResumableSession } from '../../lib/server-resume.js';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server.js';
 import { OP, closeCodeIn } from '../helpers/frames.js';
-import { parseHeaders, switchingProtocols } from '../helpers/http.js';
+import { switchingProtocols } from '../helpers/http.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { RawPeer, exchange } from '../helpers/raw-peer.js';
+import { exchange } from '../helpers/raw-peer.js';
 import { scriptedServer } from '../helpers/raw-server.js';
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0];
-
-async function resumeServer(t: Test, options: ServerOptions = {}) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', resume: true, keepAliveInterval: 0, ...options });
-  const { port } = await wss.listen();
-  t.teardown(() => wss.close(100));
-  const sessions: ResumableSession[] = [];
-  wss.on('session', (s) => sessions.push(s));
-  return { wss, port, url: `ws://127.0.0.1:${port}/`, sessions };
-}
-
-function headersOf(head: string): Record<string, string> {
-  return parseHeaders(head.split('\r\n').slice(1).filter((l) => l !== ''));
-}
-
-/** A raw client offering `offer`; the answer's fields. */
-async function offer(t: Test, port: number, value: string): Promise<{ peer: RawPeer; id: string; received: number; resumed: boolean }> {
-  const peer = await RawPeer.upgrade(port, { headers: { 'rfcws-resume': value } });
-  t.teardown(() => peer.destroy());
-  const answer = headersOf(peer.head)['rfcws-resume'] ?? '';
-  const m = /^id=([A-Za-z0-9_-]{22}); received=(\d+); resumed=([01])$/.exec(answer);
-  if (m === null) throw new Error(`no resume answer in ${peer.head}`);
-  return { peer, id: m[1]!, received: Number(m[2]), resumed: m[3] === '1' };
-}
-
-const ack = (n: number) => ({ opcode: OP.PONG, payload: `rfcws-ack:${n}` });
+import { ack, offer, resumeServer } from './helpers.js';
 
 t.test('a plain client on a resume server: a plain connection, no resume header', async (t) => {
   const srv = await resumeServer(t);
