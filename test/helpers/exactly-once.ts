@@ -43,21 +43,34 @@ export interface ExchangeResult {
   /** What A received from its first message up to mark 2, and B up to mark 3 (sorted: A's and B's first messages may cross). */
   a: string[];
   b: string[];
-  /** What both should have received: each message once. */
+  /** What each of `others` (on A's server) received up to mark 2. */
+  others: string[][];
+  /** What they should have received: each message once. */
   expectedA: string[];
   expectedB: string[];
+  expectedOthers: string[];
 }
 
-/**
- * Runs the exchange; `send(A, text)` publishes for A (by default A's `send`: a server that
- * broadcasts its clients' messages). Messages are `${tag} ...` so a test can run it twice.
- */
-export async function exchange(a: Endpoint, b: Endpoint, tag = 'x', send = (e: Endpoint, text: string): void => e.send(text)): Promise<ExchangeResult> {
+export interface ExchangeOptions {
+  /** Messages are `${tag} ...`, so that a test can run the exchange more than once (default 'x'). */
+  tag?: string;
+  /** Publishes `text` for `e` (default: `e.send(text)`, for a server that publishes what its clients send). */
+  send?: (e: Endpoint, text: string) => void;
+  /** Whether a publisher's own client gets its message too (server.publish: yes; ws.publish: no). Default true. */
+  senderGets?: boolean;
+  /** Passive clients on A's server: their logs are complete up to mark 2, like A's. */
+  others?: Endpoint[];
+}
+
+/** Runs the exchange between A and B (on two servers). */
+export async function exchange(a: Endpoint, b: Endpoint, options: ExchangeOptions = {}): Promise<ExchangeResult> {
+  const { tag = 'x', send = (e: Endpoint, text: string): void => e.send(text), senderGets = true, others = [] } = options;
   const m = (who: string, what: string): string => `${tag} ${who} ${what}`;
   const fromA = m('a', '1');
   const fromB = m('b', '1');
   const startA = a.received.length;
   const startB = b.received.length;
+  const startOthers = others.map((o) => o.received.length);
   send(a, fromA);
   send(b, fromB);
   await Promise.all([a.until(fromB), b.until(fromA)]);
@@ -66,13 +79,17 @@ export async function exchange(a: Endpoint, b: Endpoint, tag = 'x', send = (e: E
   send(b, m('b', 'mark 2'));
   await a.until(m('b', 'mark 2'));
   send(a, m('a', 'mark 3'));
-  await b.until(m('a', 'mark 3'));
+  await Promise.all([b.until(m('a', 'mark 3')), ...others.map((o) => o.until(m('b', 'mark 2')))]);
   const upTo = (log: string[], start: number, last: string): string[] => log.slice(start, log.indexOf(last, start) + 1).sort();
   const base = [fromA, fromB, m('a', 'mark 1'), m('b', 'mark 2')];
+  const all = [...base, m('a', 'mark 3')];
+  const mine = (who: string) => (text: string): boolean => senderGets || !text.startsWith(`${tag} ${who} `);
   return {
     a: upTo(a.received, startA, m('b', 'mark 2')),
     b: upTo(b.received, startB, m('a', 'mark 3')),
-    expectedA: [...base].sort(),
-    expectedB: [...base, m('a', 'mark 3')].sort(),
+    others: others.map((o, i) => upTo(o.received, startOthers[i]!, m('b', 'mark 2'))),
+    expectedA: base.filter(mine('a')).sort(),
+    expectedB: all.filter(mine('b')).sort(),
+    expectedOthers: [...base].sort(),
   };
 }
