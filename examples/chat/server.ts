@@ -4,6 +4,8 @@
 //
 //   npm run example:chat                      # builds, then listens on http://127.0.0.1:8080/
 //   npm run example:chat -- --port 0          # any free port (the URL is printed)
+//   npm run example:chat -- --workers 2       # two processes on one port, the rooms span both
+//   npm run example:chat -- --redis redis://127.0.0.1:6379   # the rooms span every chat on that Redis
 //
 // Open the printed URL in two browser tabs and type in one of them; add #room-name to the
 // URL for another room (http://127.0.0.1:8080/#games).
@@ -13,9 +15,15 @@ import { parseArgs } from 'node:util';
 // In your own project this import is `from 'rfcws'`; the examples import the sources
 // of this checkout so that they run without installing the package.
 import { WebSocketServer, type WebSocket } from '../../lib/index.js';
+import { chatBroker, isPrimary, reportListening, runPrimary, tagOf } from './scale.js';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } },
+  options: {
+    port: { type: 'string', default: '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    workers: { type: 'string' },
+    redis: { type: 'string' },
+  },
   strict: true,
 });
 const port = Number(values.port);
@@ -23,6 +31,18 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port takes a port number 0-65535 (got "${values.port}")`);
   process.exit(2);
 }
+const workers = values.workers === undefined ? 0 : Number(values.workers);
+if (values.workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) {
+  console.error(`--workers takes a number of processes 1-64 (got "${values.workers}")`);
+  process.exit(2);
+}
+const banner = (origin: string, how = ''): string =>
+  `Chat on ${origin}/ (WebSocket endpoint ${origin.replace('http', 'ws')}/ws)${how}\n` +
+  'Open it in two browser tabs (add #name to the URL for another room). Ctrl-C stops the server.';
+// The primary of --workers serves nothing itself: it forks the workers (which run this file
+// from the top and serve the chat) and waits here until they are gone, then exits.
+if (workers > 0 && isPrimary()) await runPrimary(workers, (origin) => banner(origin, ` on ${workers} workers${values.redis ? ` and Redis at ${values.redis}` : ''}`));
+const rooms = await chatBroker(values.redis);
 
 // The page uses the browser's own WebSocket. Messages are put in with textContent,
 // never innerHTML: they come from other users. data-state says whether the socket is
@@ -100,6 +120,7 @@ const pageOrigin = `http://${hostPart}:${address.port}`;
 // LAN address) is another origin and gets 403. A fixed list rather than "whatever
 // the Host header says" also keeps out DNS-rebinding pages, whose Host matches them.
 const wss = new WebSocketServer({
+  broker: rooms.broker, // none alone; a ClusterBroker in a worker; a RedisBroker with --redis
   server: http,
   path: '/ws',
   allowedOrigins: [pageOrigin],
@@ -112,9 +133,13 @@ function roomOf(url: string): string {
   return /^[\w-]{1,32}$/.test(room) ? room : 'lobby';
 }
 
+// A publish that could not reach the other servers (Redis down): the local members still got it.
+wss.on('brokerError', (err) => console.error(`rooms: ${err.message}`));
+
 let guests = 0;
 wss.on('connection', (ws: WebSocket, req) => {
-  const name = `guest ${++guests}`;
+  // With several servers each counts its own guests: the server's tag tells them apart.
+  const name = `guest ${++guests}${tagOf(rooms.broker)}`;
   const topic = `room:${roomOf(req.url)}`;
   ws.subscribe(topic);
   // server.publish reaches every member, the sender included (it sees its line arrive);
@@ -128,13 +153,13 @@ wss.on('connection', (ws: WebSocket, req) => {
   ws.on('close', () => wss.publish(topic, `${name} left`));
 });
 
-console.log(`Chat on ${pageOrigin}/ (WebSocket endpoint ${pageOrigin.replace('http', 'ws')}/ws)`);
-console.log('Open it in two browser tabs (add #name to the URL for another room). Ctrl-C stops the server.');
+if (workers > 0) reportListening(pageOrigin);
+else console.log(banner(pageOrigin, values.redis ? ` with Redis at ${values.redis}` : ''));
 
 function stop(): void {
   // wss.close() sends 1001 Going Away to every client; http.close() stops accepting.
   http.close();
-  wss.close().then(
+  wss.close().then(rooms.close).then(
     () => process.exit(0),
     () => process.exit(1),
   );

@@ -7,6 +7,7 @@ import type { Broker } from '../pubsub/broker.js';
 import { ClusterBroker } from '../pubsub/cluster-broker.js';
 import type { WebSocket } from '../websocket.js';
 import { intOption, parse, readFileFor, UsageError } from './args.js';
+import { loggedBroker } from './broker-log.js';
 import { connectRedis, redisUrlOption } from './redis.js';
 import { reportListening, runWorkers, workerRole } from './workers.js';
 
@@ -28,7 +29,9 @@ Options:
                                offer that is listed wins)
   --origin <origin>            allow only this Origin (repeatable); others, and requests
                                without Origin, get 403
-  --broadcast                  send every message to every connected client (a chat room)
+  --broadcast                  send every message to every connected client (a chat room):
+                               each joins the topic "broadcast", each message is published to
+                               it (with --workers or --redis: the clients of every server)
   --max-payload <bytes>        largest message accepted (default 64 MiB); larger: close 1009
   --keepalive <seconds>        ping interval; a silent peer is dropped after as long again
                                (0 = off; default 30)
@@ -41,6 +44,9 @@ Options:
   --quiet                      do not log connections
   -h, --help                   print this help
 `;
+
+/** The topic every connection of `--broadcast` joins (Redis channel `rfcws:broadcast`). */
+export const BROADCAST_TOPIC = 'broadcast';
 
 function peer(ws: WebSocket | UpgradeRequest): string {
   return `${ws.remoteAddress ?? '?'}:${ws.remotePort ?? '?'}`;
@@ -135,7 +141,7 @@ export async function serve(argv: string[]): Promise<void> {
   }
 
   const server = new WebSocketServer({
-    broker,
+    broker: broker === undefined ? undefined : loggedBroker(broker, log),
     reusePort: role?.mode === 'reusePort',
     port: role?.port ?? port,
     host: values.host ?? '127.0.0.1',
@@ -159,9 +165,12 @@ export async function serve(argv: string[]): Promise<void> {
       `http=${ws.httpVersion}`,
     ].filter(Boolean);
     log(`open  ${who} ${details.join(' ')}`);
+    // A topic, not a loop over server.clients: through the broker it reaches the clients of
+    // the other workers (--workers) and servers (--redis) too, each exactly once.
+    if (broadcast) ws.subscribe(BROADCAST_TOPIC);
     ws.on('message', (data, isBinary) => {
       if (!broadcast) return void ws.send(data, { binary: isBinary });
-      for (const client of server.clients) client.send(data, { binary: isBinary });
+      server.publish(BROADCAST_TOPIC, data, { binary: isBinary });
     });
     ws.on('error', (err) => log(`error ${who} ${(err as { code?: string }).code ?? ''} ${err.message}`));
     ws.on('close', (code, reason, wasClean) => {
@@ -173,6 +182,7 @@ export async function serve(argv: string[]): Promise<void> {
     log(`refused ${status}${where}: ${reason.message}`);
   });
   server.on('error', (err) => log(`server error: ${err.message}`));
+  server.on('brokerError', (err) => log(`broker error ${err.code}: ${err.message}`));
 
   const address = await server.listen();
   if (role === null) announce(address);

@@ -16,11 +16,12 @@ export interface RunningExample {
 /**
  * Starts `examples/<name>/server.js` with `--host 127.0.0.1 --port 0` and resolves
  * once its stdout matches `ready`. When `t` ends the example gets SIGTERM (it then
- * closes its clients with 1001), and SIGKILL if it has not exited 5 s later.
+ * closes its clients with 1001), and SIGKILL if it has not exited 5 s later. `args` go after
+ * `--port 0` (e.g. `--workers 2`).
  */
-export async function startExample(t: Teardown, name: string, ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<RunningExample> {
+export async function startExample(t: Teardown, name: string, ready: RegExp, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<RunningExample> {
   const script = fileURLToPath(new URL(`../../examples/${name}/server.js`, import.meta.url));
-  const child = spawn(process.execPath, [script, '--host', '127.0.0.1', '--port', '0'], {
+  const child = spawn(process.execPath, [script, '--host', '127.0.0.1', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
