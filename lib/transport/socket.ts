@@ -86,7 +86,7 @@ export class SocketTransport implements Transport {
   private flushSmall(): void {
     const n = this.small.length;
     if (n === 0) return;
-    const buf = n === 1 ? this.small[0]! : Buffer.concat(this.small, this.smallBytes);
+    const buf = n === 1 ? this.small[0]! : joined(this.small, this.smallBytes);
     this.small = [];
     this.smallBytes = 0;
     this.socket.write(buf);
@@ -193,5 +193,39 @@ function schedule(transport: SocketTransport): void {
 function flushDirty(): void {
   const list = dirty;
   dirty = [];
-  for (let i = 0; i < list.length; i++) list[i]!.flush();
+  sharing = true;
+  try {
+    for (let i = 0; i < list.length; i++) list[i]!.flush();
+  } finally {
+    sharing = false;
+    lastParts = null;
+    lastJoined = EMPTY;
+  }
+}
+
+/**
+ * While one tick's transports are flushed, sockets that gathered the very same buffers in the
+ * same order (the frames of one publish, shared by every subscriber) share one concatenation
+ * instead of a copy each. No code runs between those flushes, so the bytes are the same.
+ */
+let sharing = false;
+let lastParts: Buffer[] | null = null;
+let lastJoined = EMPTY;
+
+function joined(parts: Buffer[], bytes: number): Buffer {
+  if (!sharing) return Buffer.concat(parts, bytes);
+  const last = lastParts;
+  if (last !== null && last.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (last[i] !== parts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined;
+  }
+  lastParts = parts;
+  lastJoined = Buffer.concat(parts, bytes);
+  return lastJoined;
 }

@@ -74,3 +74,25 @@ t.test('only small frames: they leave as one write on the next tick; end() in th
   await p!.ended;
   t.same(p!.got(), Buffer.concat(parts));
 });
+
+t.test('the same frames on many transports in one tick: each gets exactly them; a later tick sees their bytes as they are then', async (t) => {
+  const ps = await pairs(t, 4);
+  const x = bytes(100, 0x78);
+  const y = bytes(200, 0x79);
+  // Three transports gather the same two buffers (one publish), the fourth them in the other order
+  // (written first, so the last flushed in the tick holds [x, y]).
+  ps[3]!.transport.write([y]);
+  ps[3]!.transport.write([x]);
+  for (const p of ps.slice(0, 3)) { p.transport.write([x]); p.transport.write([y]); }
+  await until(() => ps.every((p) => p.got().length >= 300));
+  for (const p of ps.slice(0, 3)) t.same(p.got(), Buffer.concat([x, y]));
+  t.same(ps[3]!.got(), Buffer.concat([y, x]), 'another order is its own concatenation');
+  // Next tick: the same buffer objects, changed in place, must go out as they are now.
+  x.fill(0x58);
+  ps[0]!.transport.write([x]);
+  ps[0]!.transport.write([y]);
+  ps[1]!.transport.write([x]);
+  ps[1]!.transport.write([y]);
+  await until(() => ps[0]!.got().length >= 600 && ps[1]!.got().length >= 600);
+  for (const p of ps.slice(0, 2)) t.same(p.got().subarray(300), Buffer.concat([bytes(100, 0x58), y]), 'not the previous tick\'s copy');
+});
