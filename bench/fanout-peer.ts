@@ -9,20 +9,37 @@
  * subscriber only counts bytes: every message has the same size, so deliveries = bytes / frame
  * length. The publisher keeps `window` messages in flight across the whole fan-out (the next one
  * goes when the deliveries of the oldest are in), so no server is pushed into dropping.
+ *
+ * For `--only fanout-cross` (bench/fanout-cross.ts): `server ours <broker>` gives our server a
+ * ClusterBroker (`cluster`, the bench process relays) or a RedisBroker (`redis://...`); the client
+ * spreads its subscribers over several servers (`ports`) and `latency` times single messages from
+ * the publisher's write to each subscriber's read.
  */
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import { BENCH_MASK, OP_TEXT, buildFrame, headerLength, makePayload, upgradeRequest } from './frames.js';
-import { importLib, measureWindow, serveParent } from './util.js';
+import { importLib, measureWindow, quantile, serveParent } from './util.js';
 
 const require = createRequire(import.meta.url);
 const HOST = '127.0.0.1';
 const role = process.argv[2];
 
-async function startServer(kind: string): Promise<number> {
+/** The broker of `server ours <broker>`: none, `cluster`, or a `redis://` URL. */
+async function makeBroker(lib: any, spec: string | undefined): Promise<unknown> {
+  if (spec === undefined) return undefined;
+  if (spec === 'cluster') return new lib.ClusterBroker();
+  const { createClient } = require('redis');
+  const publisher = createClient({ url: spec, disableOfflineQueue: true });
+  const subscriber = publisher.duplicate({ disableOfflineQueue: false });
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  return new lib.RedisBroker({ publisher, subscriber });
+}
+
+async function startServer(kind: string, brokerSpec?: string): Promise<number> {
   if (kind === 'ours') {
     const lib = await importLib('index.js');
-    const server = new lib.WebSocketServer({ host: HOST, port: 0, keepAliveInterval: 0, backlog: 4096 });
+    const broker = await makeBroker(lib, brokerSpec);
+    const server = new lib.WebSocketServer({ host: HOST, port: 0, keepAliveInterval: 0, backlog: 4096, broker });
     server.on('connection', (ws: any) => {
       ws.subscribe('fan');
       ws.on('message', (data: Buffer, isBinary: boolean) => ws.publish('fan', data, { binary: isBinary }));
@@ -84,17 +101,21 @@ let publisher: net.Socket | null = null;
 let received = 0;
 let onProgress: (() => void) | null = null;
 
+/** Set while `latency` waits for one message: called on every subscriber read. */
+let onArrival: (() => void) | null = null;
+
 function onSubData(chunk: Buffer): void {
   received += chunk.length;
+  onArrival?.();
   onProgress?.();
 }
 
-async function openAll({ port, n }: { port: number; n: number }): Promise<number> {
+/** `n` subscribers, round-robin over `ports` (default: `port`), and the publisher on `port`. */
+async function openAll({ port, n, ports = [port] }: { port: number; n: number; ports?: number[] }): Promise<number> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < n) {
-      next++;
-      const { sock } = await open(port);
+      const { sock } = await open(ports[next++ % ports.length]!);
       sock.on('data', onSubData);
       sock.on('error', () => {});
       subs.push(sock);
@@ -145,9 +166,35 @@ async function run({ size, window, warmupMs, durationMs }: { size: number; windo
   return { deliveriesPerSec: counted / w.seconds, cpuPct: w.cpuPct, subscribers: n, stalled, lost: Math.max(0, want - received) / frameLen };
 }
 
+/**
+ * `count` messages one at a time (the next when every subscriber has the last): milliseconds from
+ * the publisher's write to each subscriber's read, p50 and p99 over all of them.
+ */
+async function latency({ size, count }: { size: number; count: number }) {
+  const n = subs.length;
+  const want = n * (headerLength(size, false) + size);
+  const msg = buildFrame(makePayload(size, true), OP_TEXT, BENCH_MASK);
+  const samples = new Float64Array(count * n);
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    received = 0;
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { onArrival = null; reject(new Error(`latency: message ${i} did not reach every subscriber in 10 s`)); }, 10_000);
+      onArrival = () => {
+        if (k < samples.length) samples[k++] = performance.now() - t0;
+        if (received >= want) { clearTimeout(timer); onArrival = null; resolve(); }
+      };
+      publisher!.write(msg);
+    });
+  }
+  const sorted = samples.subarray(0, k).sort();
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), samples: k };
+}
+
 if (role === 'server') {
-  const port = await startServer(process.argv[3] ?? 'ours');
+  const port = await startServer(process.argv[3] ?? 'ours', process.argv[4]);
   serveParent({ stats: () => { const c = process.cpuUsage(); return { cpuUs: c.user + c.system, t: Date.now() }; } }, { port });
 } else {
-  serveParent({ open: openAll, run, closeAll: () => { for (const s of [...subs, publisher]) s?.destroy(); subs.length = 0; return 0; } });
+  serveParent({ open: openAll, run, latency, closeAll: () => { for (const s of [...subs, publisher]) s?.destroy(); subs.length = 0; return 0; } });
 }

@@ -6,7 +6,7 @@
  *
  * Flags: --quick, --runs N, --only micro,e2e,client,handshake,memory,deflate,h2, --out FILE, --conns-idle N
  * (`h2`, `web`, `storm`, `fanout` and `streams` are not in the default list: `--only h2` / `--only web` /
- * `--only storm` / `--only fanout` / `--only streams` write their own sections into the results file; `storm` is the
+ * `--only storm` / `--only fanout` / `--only fanout-cross` / `--only streams` write their own sections into the results file; `storm` is the
  * reconnect storm of bench/storm.ts)
  */
 import { createRequire } from 'node:module';
@@ -18,6 +18,7 @@ import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 import { stormSection } from './storm.js';
 import { webSection } from './web.js';
 import { fanoutSection } from './fanout.js';
+import { fanoutCrossSection } from './fanout-cross.js';
 import { runStreams } from './streams.js';
 import { handshakeCell } from './handshake-rate.js';
 
@@ -30,7 +31,7 @@ const quick = flag('quick');
 const RUNS = Number(opt('runs') ?? (quick ? 1 : 3));
 const ONLY = (opt('only') ?? 'micro,e2e,client,handshake,memory,deflate').split(',');
 /** Cells that write a section of their own (not part of the suite's main section). */
-const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout', 'streams']);
+const OWN_SECTIONS = new Set(['h2', 'web', 'storm', 'fanout', 'fanout-cross', 'streams']);
 const OUT = opt('out') ?? (quick ? join(ROOT, 'bench', 'RESULTS.quick.md') : RESULTS_FILE);
 const IDLE_CONNS = Number(opt('conns-idle') ?? (quick ? 2000 : 10000));
 const MICRO_MS = quick ? 80 : 200;
@@ -562,8 +563,10 @@ async function main() {
     serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log,
   });
   const fanout = () => fanoutSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log });
+  const fanoutCross = () => fanoutCrossSection({ quick, runs: RUNS, out: OUT, argv, scriptUrl: import.meta.url, log });
   const steps: Record<string, () => Promise<void>> = {
-    micro, e2e, client: clientRole, handshake, memory, deflate, h2: h2Section, web, storm, fanout, streams: streamsSection,
+    micro, e2e, client: clientRole, handshake, memory, deflate, h2: h2Section, web, storm, fanout, 'fanout-cross': fanoutCross,
+    streams: streamsSection,
   };
   for (const name of ONLY) {
     const f = steps[name];

@@ -183,6 +183,8 @@ export class Child {
     this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
     cp.on('message', (m: any) => {
       if (m && m.type === 'ready') { readyResolve(m); return; }
+      // A ClusterBroker shares the channel (its messages carry a tag, and ids of their own).
+      if (m?.tag !== undefined) return;
       const p = this.pending.get(m?.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -238,6 +240,7 @@ export function serveParent(handlers: Record<string, (args: any) => unknown>, re
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (m: any) => {
     if (m.cmd === 'exit') { process.exit(0); }
+    if (typeof m?.cmd !== 'string') return; // not ours: a ClusterBroker's message on the same channel
     const h = handlers[m.cmd];
     try {
       if (!h) throw new Error(`unknown command ${m.cmd}`);

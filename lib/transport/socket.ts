@@ -5,9 +5,12 @@ import { SocketTlsInfo } from './tls-info.js';
 
 /**
  * Binds a WebSocket connection to a `net.Socket` / `tls.TLSSocket` after the
- * HTTP/1.1 upgrade. Writes issued in the same tick are batched: the socket is
- * corked on the first one and uncorked on the next tick, so many small frames
- * leave in one writev instead of one syscall each.
+ * HTTP/1.1 upgrade. Writes issued in the same tick are batched: small frames
+ * are gathered here and large ones behind a cork, and everything leaves on the
+ * next tick in one write (or writev) instead of one syscall each. One tick
+ * flushes every transport written to in the tick before it (a publish to
+ * thousands of sockets schedules one callback, not one per socket), and a
+ * socket is corked only when a large chunk has to wait in its stream.
  */
 export class SocketTransport implements Transport {
   readonly remoteAddress: string | undefined;
@@ -15,6 +18,9 @@ export class SocketTransport implements Transport {
   private readonly socket: Socket;
   /** @internal Read by the shared socket event handlers below. */
   listener: TransportListener = UNBOUND;
+  /** @internal Waiting for the shared flush tick. */
+  scheduled = false;
+  /** The socket is corked (a large chunk waits in it). */
   private corked = false;
   private small: Buffer[] = [];
   private smallBytes = 0;
@@ -53,18 +59,18 @@ export class SocketTransport implements Transport {
   write(chunks: Buffer[]): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) return true;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncork, this);
-    }
+    if (!this.scheduled) schedule(this);
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       if (chunk.length <= SMALL_CHUNK) {
         this.small.push(chunk);
         this.smallBytes += chunk.length;
-        if (this.smallBytes >= SMALL_BATCH) this.flushSmall();
+        if (this.smallBytes >= SMALL_BATCH) {
+          this.cork();
+          this.flushSmall();
+        }
       } else {
+        this.cork();
         this.flushSmall();
         socket.write(chunk);
       }
@@ -80,10 +86,17 @@ export class SocketTransport implements Transport {
   private flushSmall(): void {
     const n = this.small.length;
     if (n === 0) return;
-    const buf = n === 1 ? this.small[0]! : Buffer.concat(this.small, this.smallBytes);
+    const buf = n === 1 ? this.small[0]! : joined(this.small, this.smallBytes);
     this.small = [];
     this.smallBytes = 0;
     this.socket.write(buf);
+  }
+
+  /** Hold the socket's own writes until the flush tick (they then leave in one writev). */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
   }
 
   whenFlushed(cb: () => void): void {
@@ -114,7 +127,7 @@ export class SocketTransport implements Transport {
   }
 
   end(): void {
-    if (this.corked) this.flush();
+    if (this.scheduled) this.flush();
     if (!this.socket.writableEnded) this.socket.end();
   }
 
@@ -124,8 +137,11 @@ export class SocketTransport implements Transport {
 
   /** @internal */
   flush(): void {
-    if (!this.corked) return;
+    if (!this.scheduled) return;
+    this.scheduled = false;
     this.corked = false;
+    // Behind the large chunks held by the cork (then in the same writev), or, with nothing held,
+    // straight to the handle.
     if (!this.socket.destroyed) this.flushSmall();
     // cork() may have been called more than once by other writers; drain them all.
     while (this.socket.writableCorked > 0) this.socket.uncork();
@@ -165,6 +181,51 @@ function onSocketClose(this: BoundSocket): void {
 
 
 
-function uncork(transport: SocketTransport): void {
-  transport.flush();
+/** Transports written to in this tick, flushed together on the next one. */
+let dirty: SocketTransport[] = [];
+
+function schedule(transport: SocketTransport): void {
+  transport.scheduled = true;
+  if (dirty.length === 0) process.nextTick(flushDirty);
+  dirty.push(transport);
+}
+
+function flushDirty(): void {
+  const list = dirty;
+  dirty = [];
+  sharing = true;
+  try {
+    for (let i = 0; i < list.length; i++) list[i]!.flush();
+  } finally {
+    sharing = false;
+    lastParts = null;
+    lastJoined = EMPTY;
+  }
+}
+
+/**
+ * While one tick's transports are flushed, sockets that gathered the very same buffers in the
+ * same order (the frames of one publish, shared by every subscriber) share one concatenation
+ * instead of a copy each. No code runs between those flushes, so the bytes are the same.
+ */
+let sharing = false;
+let lastParts: Buffer[] | null = null;
+let lastJoined = EMPTY;
+
+function joined(parts: Buffer[], bytes: number): Buffer {
+  if (!sharing) return Buffer.concat(parts, bytes);
+  const last = lastParts;
+  if (last !== null && last.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (last[i] !== parts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined;
+  }
+  lastParts = parts;
+  lastJoined = Buffer.concat(parts, bytes);
+  return lastJoined;
 }
