@@ -4,6 +4,7 @@
  * own extended CONNECT stream. The session is closed once its last
  * WebSocket closed and {@link H2_SESSION_IDLE} ms passed without a new one.
  */
+import { watchAbort } from './client-abort.js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -208,7 +209,7 @@ const NOT_IN_H2 = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key',
  * plan's fields, checked like an HTTP/1.1 101 (subprotocol, extensions).
  * `deadline` is the epoch ms at which the handshake times out.
  */
-export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolved: ResolvedOptions, deadline: number): Promise<WebSocket> {
+export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolved: ResolvedOptions, deadline: number, signal?: AbortSignal): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     let authority = plan.url.host;
     const headers: http2.OutgoingHttpHeaders = {
@@ -238,9 +239,11 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unwatch();
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       reject(err);
     };
+    const unwatch = watchAbort(signal, plan.url.href, fail);
     const timer = setTimeout(() => {
       fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within the handshake timeout`));
     }, Math.max(0, deadline - Date.now()));
@@ -265,6 +268,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       }
       settled = true;
       clearTimeout(timer);
+      unwatch();
       stream.pause();
       resolve(
         new WebSocket({

@@ -4,6 +4,7 @@
  * proxy, over TLS to the proxy. The WebSocket handshake (and the server's TLS,
  * for wss://) then runs inside the tunnel, end to end.
  */
+import { watchAbort } from './client-abort.js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from './errors.js';
@@ -94,7 +95,7 @@ function authority(host: string, port: number): string {
  * {@link PROXY_ERROR_CODES}. The proxy's answer head obeys `limits`; the
  * whole exchange must end within `timeout` ms.
  */
-export function openTunnel(route: ProxyRoute, host: string, port: number, limits: HeadLimits, timeout: number): Promise<net.Socket> {
+export function openTunnel(route: ProxyRoute, host: string, port: number, limits: HeadLimits, timeout: number, signal?: AbortSignal): Promise<net.Socket> {
   const proxyHost = route.url.hostname.startsWith('[') ? route.url.hostname.slice(1, -1) : route.url.hostname;
   const secure = route.url.protocol === 'https:';
   const proxyPort = route.url.port === '' ? (secure ? 443 : 80) : Number(route.url.port);
@@ -114,10 +115,12 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unwatch();
       stopReading?.();
       socket.destroy();
       reject(err);
     };
+    const unwatch = watchAbort(signal, `${route.url.protocol}//${authority(host, port)}`, fail);
     const onError = (err: Error): void => {
       fail(new HandshakeError(PROXY_ERROR_CODES.CONNECT, `Could not open a tunnel through ${where}: ${err.message}`, {}, { cause: err }));
     };
@@ -145,6 +148,7 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
       if (head!.status >= 200 && head!.status <= 299) {
         settled = true;
         clearTimeout(timer);
+        unwatch();
         socket.off('error', onError);
         // A proxy has nothing to say after its 2xx; whatever came along is the server's.
         if (rest!.length > 0) socket.unshift(rest!);

@@ -36,7 +36,7 @@ export function checkSessionOptions(options: Record<string, unknown>, mode: stri
 }
 
 /** Open the WebSocket on `session`, after checking that its server enables the extended CONNECT. */
-export async function openOnSession(session: http2.ClientHttp2Session, plan: ClientRequestPlan, resolved: ResolvedOptions, deadline: number): Promise<WebSocket> {
+export async function openOnSession(session: http2.ClientHttp2Session, plan: ClientRequestPlan, resolved: ResolvedOptions, deadline: number, signal?: AbortSignal): Promise<WebSocket> {
   if (session.closed || session.destroyed) {
     throw new HandshakeError('ERR_WS_CONNECT', `The HTTP/2 session given for ${plan.url.href} is closed`);
   }
@@ -48,7 +48,7 @@ export async function openOnSession(session: http2.ClientHttp2Session, plan: Cli
     );
   }
   const entry: PooledSession = { key: '', session, streams: 0, idle: null, external: true };
-  return openStream(entry, plan, resolved, deadline);
+  return openStream(entry, plan, resolved, deadline, signal);
 }
 
 /**

@@ -28,6 +28,7 @@ export async function openVia(
   tlsOptions: tls.ConnectionOptions | undefined,
   limits: HeadLimits,
   timeout: number,
+  signal?: AbortSignal,
 ): Promise<net.Socket | null> {
   let stream: Duplex;
   if (createConnection !== undefined) {
@@ -37,7 +38,7 @@ export async function openVia(
     }
     if (stream instanceof tls.TLSSocket || !plan.secure) return stream as net.Socket;
   } else if (route !== null) {
-    stream = await openTunnel(route, plan.host, plan.port, limits, timeout);
+    stream = await openTunnel(route, plan.host, plan.port, limits, timeout, signal);
     if (!plan.secure) return stream as net.Socket;
   } else {
     return null;

@@ -2,6 +2,7 @@ import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { HeadersOption } from './client-attempt.js';
+import { abortError, abortPromise, checkSignal, watchAbort } from './client-abort.js';
 import { acquireSession, openStream } from './client-h2.js';
 import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './client-proxy.js';
 import { followRedirects, type RedirectOptions } from './client-redirect.js';
@@ -77,6 +78,10 @@ export interface ClientOptions extends WebSocketOptions, ProxyOptions, RedirectO
    * when the session was opened.
    */
   session?: http2.ClientHttp2Session;
+  /** Cancels the dial: aborting destroys the socket or stream being dialled (direct, through a
+   *  proxy, or over HTTP/2) and rejects with a HandshakeError, code `ERR_WS_ABORTED`, name
+   *  `AbortError`. No effect once connect() has resolved. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -107,6 +112,8 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   const mode = options.http ?? '1.1';
   if (mode !== '1.1' && mode !== '2' && mode !== 'auto') throw new InvalidArgumentError(`Option http must be '1.1', '2' or 'auto', not ${String(mode)}`);
   checkSessionOptions(options as Record<string, unknown>, mode);
+  const signal = checkSignal(options.signal);
+  if (signal?.aborted === true) throw abortError(String(url), signal);
   if (options.createConnection !== undefined && (typeof options.createConnection !== 'function' || mode !== '1.1')) {
     throw new InvalidArgumentError("Option createConnection must be a function and is for HTTP/1.1; for HTTP/2 pass a session with http: '2'");
   }
@@ -116,13 +123,13 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
     if (options.session !== undefined) {
       // The session is bound to the origin it was opened for.
       if (crossed) throw new HandshakeError('ERR_WS_INVALID_REDIRECT', `Cannot follow a redirect to another origin (${target.href}) on the given HTTP/2 session`);
-      return openOnSession(options.session, plan, resolved, Date.now() + timeout);
+      return openOnSession(options.session, plan, resolved, Date.now() + timeout, signal);
     }
     const route = options.createConnection === undefined ? resolveProxy(plan.url, options, process.env, crossed) : null;
     if (mode === '1.1' || (mode === 'auto' && !plan.secure)) {
       if (route === null && options.createConnection === undefined) return dial(plan, options, resolved, limits, timeout);
       const deadline = Date.now() + timeout;
-      const socket = await openVia(plan, route, options.createConnection, options.tls, limits, timeout);
+      const socket = await openVia(plan, route, options.createConnection, options.tls, limits, timeout, signal);
       return dial(plan, options, resolved, limits, Math.max(1, deadline - Date.now()), socket ?? undefined);
     }
     return dialHttp2(plan, options, resolved, limits, timeout, mode, route);
@@ -147,22 +154,26 @@ async function dialHttp2(
       timeout,
     );
   });
-  const tunnel = route === null ? undefined : () => openTunnel(route, plan.host, plan.port, limits, timeout);
+  const signal = options.signal;
+  const tunnel = route === null ? undefined : () => openTunnel(route, plan.host, plan.port, limits, timeout, signal);
   const via = route === null ? undefined : `${route.url.href}|${JSON.stringify(route.fields)}`;
   const attempt = acquireSession(plan, { tls: options.tls, mode, tunnel, via });
   // A session that arrives after the deadline stays pooled (and idles out); an HTTP/1.1 socket is closed.
-  attempt.then((o) => { if (o.kind === 'http1' && Date.now() >= deadline) o.socket.destroy(); }, () => {});
+  attempt.then((o) => { if (o.kind === 'http1' && (Date.now() >= deadline || signal?.aborted === true)) o.socket.destroy(); }, () => {});
+  // An abort while the (shared) session is being opened rejects at once; the session stays pooled.
+  const aborted = abortPromise(signal, plan.url.href);
   let outcome;
   try {
-    outcome = await Promise.race([attempt, expired]);
+    outcome = await Promise.race([attempt, expired, aborted.promise]);
   } finally {
     clearTimeout(timer);
+    aborted.stop();
   }
-  if (outcome.kind === 'h2') return openStream(outcome.entry, plan, resolved, deadline);
+  if (outcome.kind === 'h2') return openStream(outcome.entry, plan, resolved, deadline, signal);
   const left = Math.max(1, deadline - Date.now());
   if (outcome.kind === 'http1') return dial(plan, options, resolved, limits, left, outcome.socket);
   if (mode === 'auto' && route === null) return dial(plan, options, resolved, limits, left);
-  if (mode === 'auto') return dial(plan, options, resolved, limits, left, (await openVia(plan, route, undefined, options.tls, limits, left))!);
+  if (mode === 'auto') return dial(plan, options, resolved, limits, left, (await openVia(plan, route, undefined, options.tls, limits, left, signal))!);
   throw new HandshakeError(
     'ERR_WS_H2_NOT_SUPPORTED',
     `Cannot open a WebSocket over HTTP/2 to ${plan.url.href}: ${outcome.message}. Use http: 'auto' or '1.1' for this server.`,
@@ -191,10 +202,12 @@ function dial(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unwatch();
       stopReading?.();
       socket.destroy();
       reject(err);
     };
+    const unwatch = watchAbort(options.signal, plan.url.href, fail);
     const onError = (err: Error): void => {
       fail(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
     };
@@ -244,6 +257,7 @@ function dial(
       }
       settled = true;
       clearTimeout(timer);
+      unwatch();
       socket.off('error', onError);
       resolve(
         new WebSocket({

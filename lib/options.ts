@@ -29,8 +29,8 @@ export interface WebSocketOptions {
   /** Deliver every data message as a Readable (the `messageStream` event) while its frames still
    *  arrive, instead of `message` events. Default false. See README "Messages as streams". */
   streamMessages?: boolean;
-  /** With `streamMessages`: the largest uncompressed message accepted, in bytes (Infinity for no
-   *  limit). Compressed messages are still inflated whole and held to `maxPayload`. Default: `maxPayload`. */
+  /** With `streamMessages`: the largest message accepted, in bytes (Infinity for no limit); for a
+   *  compressed message, its inflated size. Default: `maxPayload`. */
   maxStreamPayload?: number;
 }
 

@@ -486,7 +486,7 @@ export class WebSocket
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.opts.streamMessages) {
-      // A compressed message, inflated whole (within maxPayload): delivered as a stream all the same.
+      // A compressed message inflated whole (a transform without decompressStream): a stream all the same.
       this.onMessageStart(isBinary);
       this.onMessageData(data, true);
       return;

@@ -3,6 +3,8 @@
  * 00 00 ff ff at the end of a message and raw-inflate, fragment by fragment.
  * The inflated size is checked as zlib produces output (16 KiB at a time), so a
  * bomb is stopped within one chunk past `maxPayload`, never fully inflated.
+ * Streamed (decompressStream), output goes to a sink as zlib produces it, held
+ * back while the consumer is full (pauseOutput), under a per-message limit.
  */
 
 import * as zlib from 'node:zlib';
@@ -10,6 +12,7 @@ import { ProtocolError } from '../errors.js';
 import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
 
 export interface DecompressorOptions {
   /** The peer's negotiated window, 8..15 (zlib inflates with an 8-bit raw window fine). */
@@ -47,10 +50,30 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
     this.maxPayload = opts.maxPayload > 0 ? opts.maxPayload : Infinity;
   }
 
+  // Streamed inflate (decompressStream): where output goes, the message's limit, and the
+  // latest output (a window's worth) for a dictionary after a BFINAL-terminated message.
+  private sink: ((chunk: Buffer) => void) | null = null;
+  private limit = Infinity;
+  private limitName = 'maxPayload';
+  private recent: Buffer[] = [];
+  private recentBytes = 0;
+
   /** See MessageTransform.decompress. */
   decompress(data: Buffer, fin: boolean, cb: Callback): void {
+    this.step(data, fin, null, this.maxPayload, 'maxPayload', cb);
+  }
+
+  /** See MessageTransform.decompressStream. */
+  decompressStream(data: Buffer, fin: boolean, limit: number, onData: (chunk: Buffer) => void, cb: Callback): void {
+    this.step(data, fin, onData, limit, 'maxStreamPayload', cb);
+  }
+
+  private step(data: Buffer, fin: boolean, sink: ((chunk: Buffer) => void) | null, limit: number, limitName: string, cb: Callback): void {
     this.enqueue((done) => {
       if (this.failure) { completeLater(done, cb, this.failure); return; }
+      this.sink = sink;
+      this.limit = limit;
+      this.limitName = limitName;
       this.trackTail(data);
       // A compressed message with no payload at all carries no DEFLATE block;
       // feeding only the trailer would leave zlib in the middle of a block.
@@ -83,6 +106,8 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
   override dispose(): void {
     super.dispose();
     this.chunks = [];
+    this.recent = [];
+    this.sink = null;
   }
 
   protected open(): zlib.InflateRaw {
@@ -105,13 +130,18 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
 
   protected onChunk(chunk: Buffer): void {
     this.outLength += chunk.length;
-    if (this.outLength > this.maxPayload) {
+    if (this.outLength > this.limit) {
       // Stop now: the step's failure closes the stream, which keeps Node from
-      // scheduling the next 16 KiB of inflation; memory stays at maxPayload + one chunk.
-      this.fail(new ProtocolError(1009, `Inflated message exceeds maxPayload (${this.maxPayload} bytes)`));
+      // scheduling the next 16 KiB of inflation; memory stays at the limit + one chunk.
+      this.fail(new ProtocolError(1009, `Inflated message exceeds ${this.limitName} (${this.limit} bytes)`));
       return;
     }
-    this.chunks.push(chunk);
+    if (this.sink === null) {
+      this.chunks.push(chunk);
+      return;
+    }
+    if (!this.noContextTakeover) this.keepRecent(chunk);
+    this.sink(chunk);
   }
 
   protected mapError(err: Error): Error {
@@ -136,9 +166,23 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
     return null;
   }
 
+  /** Streamed: keep references to the latest output covering one window. */
+  private keepRecent(chunk: Buffer): void {
+    const window = 1 << this.windowBits;
+    this.recent.push(chunk);
+    this.recentBytes += chunk.length;
+    while (this.recentBytes - this.recent[0]!.length >= window) this.recentBytes -= this.recent.shift()!.length;
+  }
+
   private finishMessage(): Buffer {
-    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.outLength);
+    const streamed = this.sink !== null;
+    // Streamed, the message was handed out already; only its latest window is at hand.
+    const out = streamed ? EMPTY : this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.outLength);
+    const recent = this.recent;
+    const recentBytes = this.recentBytes;
     this.chunks = [];
+    this.recent = [];
+    this.recentBytes = 0;
     this.outLength = 0;
     this.inLength = 0;
     this.tail.fill(0);
@@ -151,8 +195,9 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
       // a reference into it fails as corrupt data (1007).
       this.release();
       const window = 1 << this.windowBits;
+      const last = streamed ? Buffer.concat(recent, recentBytes) : out;
       // Copied: `out` now belongs to the application, which may modify it.
-      this.dictionary = out.length > 0 ? Buffer.from(out.subarray(Math.max(0, out.length - window))) : undefined;
+      this.dictionary = last.length > 0 ? Buffer.from(last.subarray(Math.max(0, last.length - window))) : undefined;
     }
     this.streamEndedAtMessageEnd = false;
     return out;

@@ -35,6 +35,22 @@ export class OpQueue {
     release?.();
   }
 
+  /** The running step waits on something other than zlib (a full consumer): give its slot back. */
+  suspend(): void {
+    const release = this.release;
+    this.release = null;
+    release?.();
+  }
+
+  /** Get a slot again for the running step (after suspend), then call `go` (never after close). */
+  reacquire(go: () => void): void {
+    zlibLimiter.run((release) => {
+      if (this.closed) { release(); return; }
+      this.release = release;
+      go();
+    });
+  }
+
   private next(): void {
     if (this.closed || this.head === this.steps.length) {
       this.busy = false;
@@ -58,8 +74,11 @@ export class OpQueue {
       step(() => {
         if (finished) return;
         finished = true;
-        if (this.release === release) this.release = null;
+        // The slot held now may be a later one (see suspend/reacquire); both releases are idempotent.
+        const current = this.release;
+        this.release = null;
         release();
+        current?.();
         this.next();
       });
     });

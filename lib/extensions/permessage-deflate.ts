@@ -79,6 +79,18 @@ export class PerMessageDeflate implements MessageTransform {
     this.decompressor.decompress(data, fin, cb);
   }
 
+  decompressStream(data: Buffer, fin: boolean, limit: number, onData: (chunk: Buffer) => void, cb: (err: Error | null) => void): void {
+    this.decompressor.decompressStream(data, fin, limit, onData, cb);
+  }
+
+  pauseOutput(): void {
+    this.decompressor.pauseOutput();
+  }
+
+  resumeOutput(): void {
+    this.decompressor.resumeOutput();
+  }
+
   dispose(): void {
     this.compressor.dispose();
     this.decompressor.dispose();

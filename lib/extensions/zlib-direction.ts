@@ -16,10 +16,14 @@ export abstract class ZlibDirection<Z extends ZlibStream> {
   protected stream: Z | null = null;
   /** Set once a step failed; every later step fails with it. */
   protected failure: Error | null = null;
-  private readonly queue = new OpQueue();
+  protected readonly queue = new OpQueue();
   /** Completion of the step in flight, if any. */
   private current: ((err: Error | null) => void) | null = null;
   private disposed = false;
+  /** pauseOutput is in effect. */
+  private outPaused = false;
+  /** A limiter slot is being waited for (resumeOutput). */
+  private slotWanted = false;
 
   /** Create the zlib stream (extra listeners may be attached here). */
   protected abstract open(): Z;
@@ -50,13 +54,49 @@ export abstract class ZlibDirection<Z extends ZlibStream> {
    */
   protected feed(inputs: readonly Buffer[], onDone: (err: Error | null) => void): void {
     const z = this.stream ?? this.create();
-    this.current = (err) => {
+    const finish = (err: Error | null): void => {
+      if (this.current !== finish) return;
+      if (err === null && this.outPaused) {
+        // zlib finished while its output was held: what it buffered belongs to this step.
+        this.outPaused = false;
+        while (z.read() !== null);
+        z.resume();
+        if (this.current !== finish) return;
+      }
+      this.outPaused = false;
       this.current = null;
       onDone(err);
     };
+    this.current = finish;
     const last = inputs.length - 1;
     for (let i = 0; i < last; i++) z.write(inputs[i]);
     z.write(inputs[last], () => this.current?.(null));
+  }
+
+  /**
+   * Hold zlib's output for the step in flight (its consumer is full): zlib stops once its own
+   * small readable buffer fills, and the limiter slot is given back meanwhile, so a slow
+   * reader never holds up zlib work elsewhere in the process.
+   */
+  pauseOutput(): void {
+    if (this.current === null || this.outPaused || this.stream === null) return;
+    this.outPaused = true;
+    this.stream.pause();
+    if (!this.slotWanted) this.queue.suspend();
+  }
+
+  /** Undo pauseOutput once a limiter slot is free again. */
+  resumeOutput(): void {
+    if (!this.outPaused) return;
+    this.outPaused = false;
+    if (this.slotWanted) return;
+    this.slotWanted = true;
+    this.queue.reacquire(() => {
+      this.slotWanted = false;
+      // Paused again, or the step ended meanwhile: the slot is not needed.
+      if (this.outPaused || this.current === null) this.queue.suspend();
+      else this.stream?.resume();
+    });
   }
 
   /** End the step in flight with `err` now (e.g. from onChunk). */

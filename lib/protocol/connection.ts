@@ -12,7 +12,7 @@ import {
 import type { MessageTransform } from './extension.js';
 import { FrameParser, HALT_BUSY, HALT_PAUSED, type FrameSink } from './frame-parser.js';
 import { encodeFrame } from './frame-writer.js';
-import { isValidUtf8 } from './utf8.js';
+import { isValidUtf8, Utf8Validator } from './utf8.js';
 
 /** What a Connection reports to its owner (the WebSocket class over a transport). */
 export interface ConnectionHandler {
@@ -59,8 +59,9 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Negotiated per-message transform (permessage-deflate) or null. Enables RSV1. */
   transform?: MessageTransform | null;
-  /** Hand uncompressed messages to onMessageStart/onMessageData as their frames arrive (streamed
-   *  receive) instead of onMessage; compressed ones still come whole through onMessage. */
+  /** Hand messages to onMessageStart/onMessageData as their frames arrive (streamed receive)
+   *  instead of onMessage. Compressed ones are inflated piece by piece as well when the transform
+   *  has decompressStream (permessage-deflate does), otherwise they come whole through onMessage. */
   perFragment?: boolean;
   /** With `perFragment`: the size limit of messages streamed that way. Default maxPayload. */
   maxStreamPayload?: number;
@@ -149,6 +150,13 @@ export class Connection implements FrameSink {
   /** Small compressed fragments waiting to be inflated together (see onCompressedFrame). */
   private zBatch: Buffer[] | null = null;
   private zBatchBytes = 0;
+  /** Compressed messages are inflated as streams (perFragment + transform.decompressStream). */
+  private readonly zStreamed: boolean;
+  private readonly maxStreamPayload: number;
+  /** A streamed compressed message is open; its UTF-8 state when text. */
+  private zOpen = false;
+  private zText = false;
+  private readonly zUtf8 = new Utf8Validator();
 
   // Outgoing streamed message state.
   private outOpen = false;
@@ -168,6 +176,8 @@ export class Connection implements FrameSink {
     this.handler = handler;
     this.transform = options.transform ?? null;
     this.maskOut = options.role === 'client';
+    this.zStreamed = options.perFragment === true && typeof this.transform?.decompressStream === 'function';
+    this.maxStreamPayload = options.maxStreamPayload ?? options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.parser = new FrameParser(this, {
       expectMasked: options.role === 'server',
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
@@ -175,6 +185,7 @@ export class Connection implements FrameSink {
       allowRsv1: this.transform !== null,
       perFragment: options.perFragment === true,
       maxStreamPayload: options.maxStreamPayload,
+      perFragmentCompressed: this.zStreamed,
     });
   }
 
@@ -202,6 +213,7 @@ export class Connection implements FrameSink {
     if ((parser.halt & HALT_PAUSED) === 0) return;
     parser.halt &= ~HALT_PAUSED;
     this.holdReading = false;
+    if (this.zOpen) this.transform!.resumeOutput?.();
     if (parser.halt === 0) parser.run();
     this.updateReading();
   }
@@ -369,6 +381,12 @@ export class Connection implements FrameSink {
 
   /** @internal */
   onCompressedFrame(data: Buffer, fin: boolean, isBinary: boolean): void {
+    if (this.zStreamed && !this.zOpen) {
+      this.zOpen = true;
+      this.zText = !isBinary;
+      this.zUtf8.reset();
+      this.handler.onMessageStart!(isBinary);
+    }
     // A peer can split a compressed message into thousands of tiny fragments; each would cost a
     // zlib round trip on the thread pool. Small non-final fragments are gathered (copied, so no
     // read buffers stay referenced) and inflated together, at most COMPRESSED_BATCH bytes at a time.
@@ -384,6 +402,10 @@ export class Connection implements FrameSink {
     // Later frames (data and control) wait until this one is inflated, so
     // messages and events stay in wire order and zlib's queue stays short.
     parser.halt |= HALT_BUSY;
+    if (this.zStreamed) {
+      this.inflatePiece(data, fin);
+      return;
+    }
     this.transform!.decompress(data, fin, (err, out) => {
       if (this.failed || this.destroyed) return;
       if (err) {
@@ -398,6 +420,37 @@ export class Connection implements FrameSink {
       // Cleared before delivering so that a throwing handler cannot wedge the parser.
       parser.halt &= ~HALT_BUSY;
       if (msg !== null) this.handler.onMessage(msg, isBinary);
+      if (parser.halt === 0) parser.run();
+      this.updateReading();
+    });
+  }
+
+  /** Streamed receive of a compressed message: inflated pieces go on as zlib produces them. */
+  private inflatePiece(data: Buffer, fin: boolean): void {
+    const transform = this.transform!;
+    const parser = this.parser;
+    transform.decompressStream!(data, fin, this.maxStreamPayload, (chunk) => {
+      if (this.failed || this.destroyed) return;
+      if (this.zText && !this.zUtf8.write(chunk)) {
+        this.failWith(new ProtocolError(1007, 'Invalid UTF-8 in a text message'));
+        return;
+      }
+      this.handler.onMessageData!(chunk, false);
+      // A full consumer paused us: zlib holds its output until resume().
+      if (this.paused) transform.pauseOutput?.();
+    }, (err) => {
+      if (this.failed || this.destroyed) return;
+      if (err) {
+        this.failWith(err instanceof ProtocolError ? err : new ProtocolError(1007, `Inflating a message failed: ${err.message}`));
+        return;
+      }
+      if (fin && this.zText && !this.zUtf8.end()) {
+        this.failWith(new ProtocolError(1007, 'Text message ends inside a UTF-8 sequence'));
+        return;
+      }
+      if (fin) this.zOpen = false;
+      parser.halt &= ~HALT_BUSY;
+      if (fin) this.handler.onMessageData!(EMPTY, true);
       if (parser.halt === 0) parser.run();
       this.updateReading();
     });

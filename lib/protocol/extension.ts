@@ -21,6 +21,17 @@ export interface MessageTransform {
    * once per call.
    */
   decompress(data: Buffer, fin: boolean, cb: (err: Error | null, out?: Buffer) => void): void;
+  /**
+   * Streamed inflate (optional; used for streamed receive): like decompress, but each inflated
+   * piece goes to `onData` as it is produced and `cb` gets no output. `limit` caps the inflated
+   * size of the message (1009 past it, inflating stops at once). While the consumer is full the
+   * core calls pauseOutput (no more onData until resumeOutput).
+   */
+  decompressStream?(data: Buffer, fin: boolean, limit: number, onData: (chunk: Buffer) => void, cb: (err: Error | null) => void): void;
+  /** Hold onData calls of the decompressStream step in flight. */
+  pauseOutput?(): void;
+  /** Undo pauseOutput. */
+  resumeOutput?(): void;
   /** Release zlib resources; pending callbacks may never fire after this. Idempotent. */
   dispose(): void;
 }

@@ -54,6 +54,9 @@ export interface MessageAssemblerOptions {
   /** With `perFragment`: the size limit of messages delivered piece by piece (nothing of them is
    *  held, so it may be far above maxPayload). Compressed messages stay under maxPayload. Default maxPayload. */
   maxStreamPayload?: number;
+  /** With `perFragment`: hand compressed messages on as their bytes arrive too (onCompressedFrame
+   *  per received piece, under maxStreamPayload), for a sink that inflates them as a stream. */
+  perFragmentCompressed?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -87,6 +90,8 @@ export class MessageAssembler implements FrameHandler {
   private readonly rawLimit: number;
   private readonly maxFragments: number;
   private readonly perFragment: boolean;
+  private readonly perFragmentCompressed: boolean;
+  private readonly rawStreamLimit: number;
 
   // The frame being read is the last of its message.
   private fin = false;
@@ -96,6 +101,8 @@ export class MessageAssembler implements FrameHandler {
   private msgCompressed = false;
   // Delivered piece by piece (perFragment and not compressed).
   private msgDirect = false;
+  // A compressed message handed on piece by piece (perFragmentCompressed).
+  private msgZPieces = false;
   private msgLen = 0;
   private fragments = 0;
   private checkText = false;
@@ -116,6 +123,8 @@ export class MessageAssembler implements FrameHandler {
     this.rawLimit = options.maxPayload + Math.floor(options.maxPayload / 64) + 64;
     this.maxFragments = options.maxFragments;
     this.perFragment = options.perFragment === true;
+    this.perFragmentCompressed = this.perFragment && options.perFragmentCompressed === true;
+    this.rawStreamLimit = this.maxStreamPayload + Math.floor(this.maxStreamPayload / 64) + 64;
     if (this.perFragment && (typeof sink.onMessageStart !== 'function' || typeof sink.onData !== 'function')) {
       throw new TypeError('perFragment needs a sink with onMessageStart and onData');
     }
@@ -127,14 +136,17 @@ export class MessageAssembler implements FrameHandler {
       this.msgBinary = opcode === OP_BINARY;
       this.msgCompressed = rsv1;
       this.msgDirect = this.perFragment && !rsv1;
+      this.msgZPieces = this.perFragmentCompressed && rsv1;
       this.checkText = !this.msgBinary && !rsv1;
       this.msgLen = 0;
       this.fragments = 0;
     }
     this.fin = fin;
     if (++this.fragments > this.maxFragments) return tooManyFragments(this.maxFragments);
-    const limit = this.msgDirect ? this.maxStreamPayload : this.msgCompressed ? this.rawLimit : this.maxPayload;
-    if (length > limit - this.msgLen) return tooLarge(this.msgDirect ? this.maxStreamPayload : this.maxPayload);
+    const streamed = this.msgDirect || this.msgZPieces;
+    const limit = this.msgDirect ? this.maxStreamPayload : this.msgZPieces ? this.rawStreamLimit
+      : this.msgCompressed ? this.rawLimit : this.maxPayload;
+    if (length > limit - this.msgLen) return tooLarge(streamed ? this.maxStreamPayload : this.maxPayload);
     this.msgLen += length;
     if (opcode !== 0 && this.msgDirect) this.sink.onMessageStart!(this.msgBinary);
     return null;
@@ -144,6 +156,7 @@ export class MessageAssembler implements FrameHandler {
   onFrameData(buf: Buffer, start: number, end: number, frameEnd: boolean): ProtocolError | null {
     if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
     if (this.msgDirect) return this.deliverPiece(buf, start, end, frameEnd && this.fin);
+    if (this.msgZPieces) return this.deliverCompressedPiece(buf, start, end, frameEnd && this.fin);
     if (start < end) this.addPart(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
     if (!frameEnd) return null;
     if (this.msgCompressed) return this.endCompressedFrame();
@@ -166,6 +179,12 @@ export class MessageAssembler implements FrameHandler {
     return null;
   }
 
+  /** perFragmentCompressed: a compressed piece as it is (a slice of a received chunk). */
+  private deliverCompressedPiece(buf: Buffer, start: number, end: number, fin: boolean): null {
+    if (start < end || fin) this.sink.onCompressedFrame(start === 0 && end === buf.length ? buf : buf.subarray(start, end), fin, this.msgBinary);
+    return null;
+  }
+
   /** @internal */
   onControl(opcode: number, payload: Buffer): void {
     this.sink.onControl(opcode, payload);
@@ -181,6 +200,7 @@ export class MessageAssembler implements FrameHandler {
     this.fin = false;
     this.msgCompressed = false;
     this.msgDirect = false;
+    this.msgZPieces = false;
     this.utf8.reset();
     this.part0 = null;
     this.parts = null;

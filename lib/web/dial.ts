@@ -16,9 +16,10 @@ export interface NodeWebSocketOptions extends Omit<ClientOptions, 'protocols'> {
   protocols?: string | string[];
 }
 
-/** Opens the connection (a browser's defaults: permessage-deflate offered). */
-export function dial(url: URL, protocols: string[], options: NodeWebSocketOptions): Promise<Connection> {
-  return connect(url, { perMessageDeflate: true, ...options, protocols });
+/** Opens the connection (a browser's defaults: permessage-deflate offered); aborting `cancel` drops the dial at once. */
+export function dial(url: URL, protocols: string[], options: NodeWebSocketOptions, cancel: AbortSignal): Promise<Connection> {
+  const signal = options.signal === undefined ? cancel : AbortSignal.any([options.signal, cancel]);
+  return connect(url, { perMessageDeflate: true, ...options, protocols, signal });
 }
 
 /** How a connection ended, as the standard reports it. */

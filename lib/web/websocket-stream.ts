@@ -6,6 +6,7 @@
  * its high-water mark again.
  */
 import type { WebSocket as Connection } from '../websocket.js';
+import { checkNodeOptions } from './check-options.js';
 import { dial, outcomeOf, type NodeWebSocketOptions } from './dial.js';
 import { checkProtocols, parseWebSocketUrl, usvString } from './validate.js';
 import { closeInfo, uncleanClose, WebSocketError, type WebSocketCloseInfo } from './websocket-error.js';
@@ -13,9 +14,10 @@ import { closeInfo, uncleanClose, WebSocketError, type WebSocketCloseInfo } from
 /** WebIDL BufferSource. */
 export type BufferSource = ArrayBuffer | ArrayBufferView;
 
-export interface WebSocketStreamOptions extends Omit<NodeWebSocketOptions, 'protocols'> {
+export interface WebSocketStreamOptions extends Omit<NodeWebSocketOptions, 'protocols' | 'signal'> {
   protocols?: string[];
-  /** Aborts the opening handshake (rejects `opened` and `closed` with the signal's reason). */
+  /** Aborts the opening handshake (rejects `opened` and `closed` with the signal's reason; the
+   *  socket being dialled is destroyed at once). */
   signal?: AbortSignal | null;
 }
 
@@ -61,6 +63,8 @@ export class WebSocketStream {
   #aborted = false;
   #conn: Connection | null = null;
   #sawError = false;
+  /** Stops the dial (close() while connecting, or the signal). */
+  readonly #dialing = new AbortController();
   #readable: ReadableStreamDefaultController<string | Uint8Array> | null = null;
   #writable: WritableStreamDefaultController | null = null;
 
@@ -69,6 +73,7 @@ export class WebSocketStream {
     const { protocols = [], signal = null, ...rest } = options ?? {};
     this.#url = parseWebSocketUrl(url);
     const list = checkProtocols(Array.from(protocols, usvString));
+    checkNodeOptions(this.#url, list, rest);
     if (signal !== null) {
       if (signal.aborted) {
         this.#abort(signal.reason);
@@ -78,7 +83,7 @@ export class WebSocketStream {
         if (this.#state === CONNECTING) this.#abort(signal.reason);
       }, { once: true });
     }
-    dial(this.#url, list, rest).then(
+    dial(this.#url, list, rest, this.#dialing.signal).then(
       (conn) => this.#established(conn),
       () => this.#neverOpened(),
     );
@@ -106,8 +111,9 @@ export class WebSocketStream {
 
   #close(code: number | undefined, reason: string): void {
     if (this.#state === CONNECTING) {
-      // Fail the connection: the dial still in progress is dropped when it completes.
+      // Fail the connection: the dial still in progress is stopped (its socket destroyed) now.
       this.#state = CLOSING;
+      this.#dialing.abort();
       setImmediate(() => this.#neverOpened());
     } else if (this.#state === OPEN) {
       this.#state = CLOSING;
@@ -131,6 +137,7 @@ export class WebSocketStream {
   #abort(reason: unknown): void {
     this.#aborted = true;
     this.#state = CLOSING;
+    this.#dialing.abort();
     this.#opened.reject(reason);
     this.#closed.reject(reason);
   }

@@ -7,6 +7,7 @@
  */
 import type { WebSocket as Connection } from '../websocket.js';
 import { CloseEvent, defineEventHandlers, MessageEvent } from './events.js';
+import { checkNodeOptions } from './check-options.js';
 import { dial, FAILED, outcomeOf, type NodeWebSocketOptions, type Outcome } from './dial.js';
 import { SendQueue } from './send-queue.js';
 import { checkClose, checkProtocols, clampUnsignedShort, parseWebSocketUrl, toProtocolList, usvString } from './validate.js';
@@ -49,6 +50,8 @@ export class WebSocket extends EventTarget {
   #conn: Connection | null = null;
   #queue: SendQueue | null = null;
   #sawError = false;
+  /** Stops the dial when close() is called while CONNECTING. */
+  readonly #dialing = new AbortController();
 
   constructor(url: string | URL, protocols?: string | string[] | NodeWebSocketOptions) {
     super();
@@ -60,7 +63,8 @@ export class WebSocket extends EventTarget {
     }
     this.#url = parseWebSocketUrl(url);
     const list = checkProtocols(toProtocolList(protocols));
-    dial(this.#url, list, options).then(
+    checkNodeOptions(this.#url, list, options);
+    dial(this.#url, list, options, this.#dialing.signal).then(
       (conn) => this.#connected(conn),
       () => this.#failBeforeOpen(),
     );
@@ -140,8 +144,9 @@ export class WebSocket extends EventTarget {
     const checked = checkClose(code === undefined ? undefined : clampUnsignedShort(code), reason === undefined ? undefined : usvString(reason));
     if (this.#state === CLOSING || this.#state === CLOSED) return;
     if (this.#state === CONNECTING) {
-      // Fail the connection: the dial still in progress is dropped when it completes.
+      // Fail the connection: the dial still in progress is stopped (its socket destroyed) now.
       this.#state = CLOSING;
+      this.#dialing.abort();
       setImmediate(() => this.#closed(FAILED));
       return;
     }

@@ -2,6 +2,7 @@
 export type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0];
 import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
+import type { MessageStream } from '../../lib/incoming-stream.js';
 
 export interface Served {
   port: number;
@@ -27,4 +28,44 @@ export function turns(n = 5): Promise<void> {
     const step = (k: number): void => { if (k === 0) resolve(); else setImmediate(step, k - 1); };
     step(n);
   });
+}
+
+/** The next `messageStream` of `ws`. */
+export function nextStream(ws: WebSocket): Promise<MessageStream> {
+  return new Promise((resolve) => ws.once('messageStream', (stream: MessageStream) => resolve(stream)));
+}
+
+/** Read a MessageStream to its end: the bytes and how many chunks they came in. */
+export async function collect(stream: MessageStream): Promise<{ data: Buffer; pieces: number }> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return { data: Buffer.concat(parts), pieces: parts.length };
+}
+
+/**
+ * `sender` streams one message of `size` bytes in `chunk`-sized pieces (chunk i filled with
+ * i & 0xff) to `receiver` (in stream mode); the receiver reads it to the end, checking the first
+ * and last byte of each piece. Peak arrayBuffers growth in this process is sampled meanwhile.
+ */
+export async function streamThrough(t: Test, sender: WebSocket, receiver: WebSocket, size: number, chunk: number):
+  Promise<{ received: number; wrong: number; pieces: number; peak: number }> {
+  const streamP = nextStream(receiver);
+  const before = process.memoryUsage().arrayBuffers;
+  let peak = 0;
+  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)), 20);
+  t.teardown(() => clearInterval(sample));
+  const sending = sender.sendStream(chunks(size / chunk, chunk));
+  let received = 0;
+  let wrong = 0;
+  let pieces = 0;
+  for await (const c of await streamP) {
+    const b = c as Buffer;
+    if (b[0] !== (Math.floor(received / chunk) & 0xff) || b[b.length - 1] !== (Math.floor((received + b.length - 1) / chunk) & 0xff)) wrong++;
+    received += b.length;
+    pieces++;
+  }
+  await sending;
+  clearInterval(sample);
+  await turns();
+  return { received, wrong, pieces, peak };
 }
