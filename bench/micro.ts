@@ -14,6 +14,7 @@ import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, makeMixedUtf8, makePayload } from './frames.js';
 import { importLib, serveParent } from './util.js';
+import { createSimdMask } from './mask-simd.js';
 
 const require = createRequire(import.meta.url);
 /** ws's internal files are not in its package exports: load them by absolute path. */
@@ -168,12 +169,15 @@ async function write(ctx: Ctx, wsName: string) {
 async function mask(ctx: Ctx, wsName: string) {
   const m = await importLib('protocol/mask.js');
   const wsBuf = wsLib('buffer-util.js');
-  for (const size of [16, 125, 1024, 65536, 1 << 20]) {
+  // WebAssembly SIMD with the copies in and out (bench/mask-simd.ts; not used by lib: see RESULTS.md round two).
+  const simd = createSimdMask();
+  for (const size of [16, 125, 1024, 4096, 16384, 65536, 1 << 20]) {
     const buf = makePayload(size, false);
     const dst = Buffer.allocUnsafe(size);
     const reps = Math.max(1, Math.floor((256 * 1024) / size));
     const name = sizeName(size);
     if (m?.unmask) time(ctx, 'mask', name, 'ours', () => { for (let i = 0; i < reps; i++) m.unmask(buf, 0, size, BENCH_MASK, 0, 0); return [reps, reps * size]; });
+    if (simd && size >= 1024) time(ctx, 'mask', name, 'wasm simd', () => { for (let i = 0; i < reps; i++) simd(buf, 0, size, BENCH_MASK, 0, 0); return [reps, reps * size]; });
     time(ctx, 'mask', name, wsName, () => { for (let i = 0; i < reps; i++) wsBuf.unmask(buf, BENCH_MASK); return [reps, reps * size]; });
     time(ctx, 'mask', name, 'Buffer.copy', () => { for (let i = 0; i < reps; i++) buf.copy(dst); return [reps, reps * size]; });
     await runCase(ctx);

@@ -158,9 +158,10 @@ async function micro() {
   // mask
   rows = cases('mask').map((c) => [c, gb(med('mask', c, 'ours', 'bytes')), gb(med('mask', c, 'ws', 'bytes')),
     bu ? gb(med('mask', c, bu, 'bytes')) : 'n/a', gb(med('mask', c, 'Buffer.copy', 'bytes')),
-    fmtRatio(rat('mask', c, 'ours', 'ws')), fmtRatio(rat('mask', c, 'ours', 'Buffer.copy'))]);
+    fmtRatio(rat('mask', c, 'ours', 'ws')), fmtRatio(rat('mask', c, 'ours', 'Buffer.copy')),
+    ...(Number.isFinite(med('mask', c, 'wasm simd', 'bytes')) ? [gb(med('mask', c, 'wasm simd', 'bytes')), fmtRatio(rat('mask', c, 'wasm simd', 'ours'))] : ['n/a', 'n/a'])]);
   out.push('### Masking (in place) vs Buffer.copy of the same bytes (GB/s)', '',
-    mdTable(['size', 'ours', 'ws (JS)', 'ws+bufferutil', 'Buffer.copy', 'ours/ws', 'ours/copy'], rows), '');
+    mdTable(['size', 'ours', 'ws (JS)', 'ws+bufferutil', 'Buffer.copy', 'ours/ws', 'ours/copy', 'wasm simd (bench/mask-simd.ts)', 'wasm/ours'], rows), '');
 
   // utf8
   rows = cases('utf8').map((c) => [c, gb(med('utf8', c, 'ours isValidUtf8', 'bytes')), gb(med('utf8', c, 'ours Utf8Validator', 'bytes')),

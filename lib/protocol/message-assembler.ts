@@ -154,10 +154,20 @@ export class MessageAssembler implements FrameHandler {
 
   /** @internal */
   onFrameData(buf: Buffer, start: number, end: number, frameEnd: boolean): ProtocolError | null {
-    if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
-    if (this.msgDirect) return this.deliverPiece(buf, start, end, frameEnd && this.fin);
-    if (this.msgZPieces) return this.deliverCompressedPiece(buf, start, end, frameEnd && this.fin);
-    if (start < end) this.addPart(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    if (this.msgDirect) {
+      if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
+      return this.deliverPiece(buf, start, end, frameEnd && this.fin);
+    }
+    if (this.msgZPieces) {
+      if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
+      return this.deliverCompressedPiece(buf, start, end, frameEnd && this.fin);
+    }
+    if (start < end) {
+      // Validate the piece's own view: the validator hands a whole buffer to buffer.isUtf8 without another view.
+      const p = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+      if (this.checkText && !this.utf8.write(p, 0, p.length)) return invalidText();
+      this.addPart(p);
+    }
     if (!frameEnd) return null;
     if (this.msgCompressed) return this.endCompressedFrame();
     if (!this.fin) return null;

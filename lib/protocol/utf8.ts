@@ -24,6 +24,9 @@ const REJECT = 8;
 // JS_MIXED_LIMIT bytes remain (the table walk costs a few ns per byte).
 const JS_ASCII_LIMIT = 256;
 const JS_MIXED_LIMIT = 24;
+// From this size a whole buffer (no view to build) goes native at once: A/B against
+// the JS path, ASCII broke even at 64 B, multi-byte text won from 16 B (bench/RESULTS.md, round two).
+const WHOLE_NATIVE_MIN = 64;
 
 function step(s: number, c: number): number {
   switch (s) {
@@ -93,6 +96,8 @@ function cutPoint(buf: Uint8Array, i: number, end: number): number {
 function feed(buf: Buffer, i: number, end: number, s: number): number {
   while (s !== ACCEPT && s !== REJECT && i < end) s = TABLE[(s << 8) | buf[i++]];
   if (s !== ACCEPT || i === end) return s;
+  // A whole buffer that does not end inside a sequence: one native call, no view, no JS scan.
+  if (i === 0 && end === buf.length && end >= WHOLE_NATIVE_MIN && cutPoint(buf, 0, end) === end) return isUtf8(buf) ? ACCEPT : REJECT;
   if (end - i < JS_ASCII_LIMIT) {
     const end4 = end - 3;
     while (i < end4 && ((buf[i] | buf[i + 1] | buf[i + 2] | buf[i + 3]) & 0x80) === 0) i += 4;
@@ -100,7 +105,8 @@ function feed(buf: Buffer, i: number, end: number, s: number): number {
     if (end - i < JS_MIXED_LIMIT) return run(buf, i, end, ACCEPT);
   }
   const cut = cutPoint(buf, i, end);
-  if (cut > i && !isUtf8(buf.subarray(i, cut))) return REJECT;
+  // A whole buffer goes to the native call as it is: a subarray view costs more than validating 1 KiB.
+  if (cut > i && !isUtf8(i === 0 && cut === buf.length ? buf : buf.subarray(i, cut))) return REJECT;
   return run(buf, cut, end, ACCEPT);
 }
 
