@@ -3,7 +3,7 @@
  * measures every server (ours included) with the same bytes and checks echoes without trusting
  * the code under test.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const OP_TEXT = 0x1;
 export const OP_BINARY = 0x2;
@@ -79,4 +79,22 @@ export function upgradeRequest(host: string, port: number, path = '/', extension
 export function closeFrame(code = 1000): Buffer {
   const p = Buffer.alloc(2); p.writeUInt16BE(code, 0);
   return buildFrame(p, 0x8, BENCH_MASK);
+}
+
+/** The Sec-WebSocket-Accept a server must answer to `request` (RFC 6455 4.2.2: SHA-1 of key + GUID, base64). */
+export function expectedAccept(request: Buffer): string {
+  const key = /\r\nSec-WebSocket-Key: ([^\r]+)\r\n/.exec(request.toString('latin1'))?.[1];
+  if (!key) throw new Error('no Sec-WebSocket-Key in the request');
+  return createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+}
+
+/**
+ * The bytes of one handshake-rate cycle (bench/loadgen.ts `handshakes`, bench/loadgen-handshake.c):
+ * the upgrade request, one masked text message of `size` bytes, and the echo expected for it
+ * (raw: a TCP echo server returns the frame itself).
+ */
+export function handshakeCycleBytes(host: string, port: number, size: number, raw: boolean): { request: Buffer; frame: Buffer; reply: Buffer } {
+  const payload = makePayload(size, true);
+  const frame = buildFrame(payload, OP_TEXT, BENCH_MASK);
+  return { request: upgradeRequest(host, port), frame, reply: raw ? frame : buildFrame(payload, OP_TEXT, null) };
 }

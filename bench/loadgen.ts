@@ -11,7 +11,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import {
-  BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, closeFrame, makePayload, repeatFrame, upgradeRequest,
+  BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, closeFrame, handshakeCycleBytes, makePayload, repeatFrame, upgradeRequest,
 } from './frames.js';
 import { measureWindow, serveParent, sleep } from './util.js';
 
@@ -346,11 +346,8 @@ interface HandshakeArgs { port: number; parallel: number; warmupMs: number; dura
  * Mode raw (a TCP echo server, the ceiling of this generator): connect, send the frame's bytes, read them back.
  */
 async function handshakes(a: HandshakeArgs) {
-  const request = upgradeRequest(HOST, a.port);
-  const payload = makePayload(a.size ?? 16, true);
-  const frame = buildFrame(payload, OP_TEXT, BENCH_MASK);
   const raw = a.mode === 'raw';
-  const reply = raw ? frame : buildFrame(payload, OP_TEXT, null);
+  const { request, frame, reply } = handshakeCycleBytes(HOST, a.port, a.size ?? 16, raw);
   let completed = 0; let counting = false; let running = true;
   let errors = 0; let firstError = '';
   let live = 0; let allDone: (() => void) | null = null;
