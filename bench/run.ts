@@ -405,7 +405,7 @@ async function handshake() {
     defs: SERVER_DEFS,
     start: async (name) => startServer(SERVER_DEFS.find((d) => d.name === name)!),
     loadgen: async () => { const lg = startChild('loadgen.js', { cpu: CLIENT_CPU, fdLimit: FD_LIMIT }); await lg.ready; return lg; },
-    runs: E2E_RUNS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log, note: (s) => notes.push(s), target,
+    clientCpu: CLIENT_CPU, runs: E2E_RUNS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log, note: (s) => notes.push(s), target,
   }));
 }
 
