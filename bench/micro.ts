@@ -243,13 +243,17 @@ function wsPair(): Pair {
 }
 
 async function oursPair(): Promise<Pair | null> {
-  const pmd = await importLib('extensions/permessage-deflate.js');
-  const hdr = await importLib('extensions/header.js');
-  if (!pmd?.PerMessageDeflate || !hdr?.parseExtensionHeader) return null;
-  const neg = pmd.negotiateServer(hdr.parseExtensionHeader(pmd.clientOffer({})), {});
-  const clientParams = pmd.acceptServerResponse(hdr.parseExtensionHeader(neg.response), {});
-  const s = new pmd.PerMessageDeflate('server', neg.params, { maxPayload: 128 << 20, threshold: 0 });
-  const c = new pmd.PerMessageDeflate('client', clientParams, { maxPayload: 128 << 20, threshold: 0 });
+  // Through the handshake's own negotiation (default options on both sides), as a connection gets it.
+  const ext = await importLib('handshake/extensions.js');
+  const hdr = await importLib('http/extension-header.js');
+  if (!ext?.negotiateServerExtensions || !hdr?.parseExtensionHeader) return null;
+  const opts = ext.deflateOptions(true);
+  const max = 128 << 20;
+  const server = ext.negotiateServerExtensions(hdr.parseExtensionHeader(ext.clientExtensionOffer(opts)), opts, max);
+  const client = ext.acceptClientExtensions(server.header, opts, max, { status: 101, headers: {} });
+  const s = server.transform;
+  const c = client.transform;
+  if (!s || !c) return null;
   return { compress: (d, cb) => s.compress(d, true, cb), decompress: (d, cb) => c.decompress(d, true, cb), close: () => { s.dispose(); c.dispose(); } };
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Connection, type ConnectionHandler, type EncodedFrame } from './protocol/connection.js';
 import { encodeClosePayload } from './protocol/close.js';
+import { encodeFrame } from './protocol/frame-writer.js';
 import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
@@ -280,7 +281,7 @@ export class WebSocket
     if (transform !== null || cb !== undefined || this.needDrain) {
       this.conn.send(buf, binary, { fin, compress }, (err?: Error) => this.afterSend(err, cb));
     } else {
-      this.conn.send(buf, binary, { fin, compress: false });
+      this.conn.send(buf, binary, fin ? PLAIN_FIN : PLAIN_MORE);
     }
     return this.belowMark();
   }
@@ -481,6 +482,14 @@ export class WebSocket
   /** @internal */
   write(chunks: Buffer[]): boolean {
     return this.transport.write(chunks);
+  }
+
+  /** @internal */
+  writeFrame(b0: number, payload: Buffer, masked: boolean): boolean {
+    const transport = this.transport;
+    return transport.writeFrame !== undefined
+      ? transport.writeFrame(b0, payload, masked)
+      : transport.write(encodeFrame(b0, payload, masked));
   }
 
   /** @internal */
@@ -837,6 +846,9 @@ export class WebSocket
   }
 }
 
+/** The core's options for an uncompressed send (shared: a send allocates no options object). */
+const PLAIN_FIN = Object.freeze({ fin: true, compress: false });
+const PLAIN_MORE = Object.freeze({ fin: false, compress: false });
 const EMPTY = Buffer.alloc(0);
 
 /** A send() made while a sendStream() runs: data, binary, options, callback. */

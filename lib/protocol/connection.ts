@@ -21,6 +21,9 @@ export interface ConnectionHandler {
    *  Return false when the transport is above its high-water mark; call `drained()` when it
    *  falls back (pongs are then collapsed into one, see the class comment). */
   write(chunks: Buffer[]): boolean | void;
+  /** Optional: write one frame, the same bytes as `write(encodeFrame(b0, payload, masked))`
+   *  (lib/protocol/frame-writer.ts), for an owner that encodes frames into its own buffers. */
+  writeFrame?(b0: number, payload: Buffer, masked: boolean): boolean | void;
   /** A complete, validated message (text is valid UTF-8, delivered as a Buffer). */
   onMessage(data: Buffer, isBinary: boolean): void;
   /** A ping arrived; its pong is already written or owed. */
@@ -590,7 +593,11 @@ export class Connection implements FrameSink {
   }
 
   private writeFrame(b0: number, payload: Buffer): void {
-    if (this.handler.write(encodeFrame(b0, payload, this.maskOut)) === false) this.blocked = true;
+    const handler = this.handler;
+    const ok = handler.writeFrame !== undefined
+      ? handler.writeFrame(b0, payload, this.maskOut)
+      : handler.write(encodeFrame(b0, payload, this.maskOut));
+    if (ok === false) this.blocked = true;
     if ((b0 & 0x0f) === OP_CLOSE) {
       this._closeWritten = true;
       this.handler.onCloseWritten();

@@ -63,6 +63,27 @@ export function writeFrameHeader(target: Buffer, offset: number, b0: number, len
 }
 
 /**
+ * Encode one whole frame (header, then the payload, masked when `masked`) into
+ * `target` at `offset`; `target` needs `frameHeaderSize(payload.length, masked) +
+ * payload.length` bytes from there. Returns the offset just after the frame.
+ * `payload` itself is never modified.
+ */
+export function encodeFrameInto(target: Buffer, offset: number, b0: number, payload: Buffer, masked: boolean): number {
+  const len = payload.length;
+  const start = writeFrameHeader(target, offset, b0, len, masked);
+  if (len <= SMALL_COPY) {
+    for (let i = 0; i < len; i++) target[start + i] = payload[i]!;
+  } else {
+    target.set(payload, start);
+  }
+  if (masked) mask(target, start, start + len, target, start - 4, 0);
+  return start + len;
+}
+
+/** Payloads up to this size are copied byte by byte: cheaper than a native copy's call. */
+const SMALL_COPY = 32;
+
+/**
  * Encode one frame as the chunks to write, in order.
  * - masked (client): one new buffer, header + masked copy of `payload`
  *   (`payload` itself is never modified);
@@ -72,17 +93,9 @@ export function writeFrameHeader(target: Buffer, offset: number, b0: number, len
 export function encodeFrame(b0: number, payload: Buffer, masked: boolean): Buffer[] {
   const len = payload.length;
   const hs = frameHeaderSize(len, masked);
-  if (masked) {
+  if (masked || len <= COALESCE_THRESHOLD) {
     const out = Buffer.allocUnsafe(hs + len);
-    writeFrameHeader(out, 0, b0, len, true);
-    payload.copy(out, hs);
-    mask(out, hs, hs + len, out, hs - 4, 0);
-    return [out];
-  }
-  if (len <= COALESCE_THRESHOLD) {
-    const out = Buffer.allocUnsafe(hs + len);
-    writeFrameHeader(out, 0, b0, len, false);
-    payload.copy(out, hs);
+    encodeFrameInto(out, 0, b0, payload, masked);
     return [out];
   }
   const header = Buffer.allocUnsafe(hs);

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { UNBOUND, type TlsInfo, type Transport, type TransportListener } from './transport.js';
 import { SocketTlsInfo } from './tls-info.js';
+import { encodeFrame, encodeFrameInto, frameHeaderSize } from '../protocol/frame-writer.js';
 
 /**
  * Binds a WebSocket connection to a `net.Socket` / `tls.TLSSocket` after the
@@ -24,6 +25,10 @@ export class SocketTransport implements Transport {
   private corked = false;
   private small: Buffer[] = [];
   private smallBytes = 0;
+  /** Frames encoded in place this tick: slab[runStart, runEnd) (see writeFrame). */
+  private runSlab: Buffer | null = null;
+  private runStart = 0;
+  private runEnd = 0;
   private readingPaused = false;
   private closed = false;
 
@@ -60,6 +65,7 @@ export class SocketTransport implements Transport {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) return true;
     if (!this.scheduled) schedule(this);
+    if (this.runSlab !== null) this.endRun();
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       if (chunk.length <= SMALL_CHUNK) {
@@ -79,11 +85,48 @@ export class SocketTransport implements Transport {
   }
 
   /**
+   * Write one frame: the same bytes as `write(encodeFrame(b0, payload, masked))`. A small frame
+   * is encoded straight into the tick's batch (a run of bytes in a shared slab, extended in place
+   * while no other transport takes slab space after it), so it costs no buffer of its own and
+   * no copy when the batch leaves.
+   */
+  writeFrame(b0: number, payload: Buffer, masked: boolean): boolean {
+    const socket = this.socket;
+    const size = frameHeaderSize(payload.length, masked) + payload.length;
+    if (size > SMALL_CHUNK) return this.write(encodeFrame(b0, payload, masked));
+    if (this.closed || socket.destroyed || socket.writableEnded) return true;
+    if (!this.scheduled) schedule(this);
+    if (this.runSlab === null || this.runSlab !== slab || this.runEnd !== slabPos || slabPos + size > SLAB_SIZE) {
+      if (this.runSlab !== null) this.endRun();
+      if (slabPos + size > SLAB_SIZE) {
+        slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+        slabPos = 0;
+      }
+      this.runSlab = slab;
+      this.runStart = this.runEnd = slabPos;
+    }
+    slabPos = this.runEnd = encodeFrameInto(slab, slabPos, b0, payload, masked);
+    this.smallBytes += size;
+    if (this.smallBytes >= SMALL_BATCH) {
+      this.cork();
+      this.flushSmall();
+    }
+    return !socket.writableNeedDrain;
+  }
+
+  /** Close the current run: its bytes join the batch as one chunk (already counted in smallBytes). */
+  private endRun(): void {
+    this.small.push(this.runSlab!.subarray(this.runStart, this.runEnd));
+    this.runSlab = null;
+  }
+
+  /**
    * Small frames written in one tick leave as one buffer: a copy of a few
    * hundred bytes is cheaper than the stream's bookkeeping for each chunk.
    * Large payloads are never copied.
    */
   private flushSmall(): void {
+    if (this.runSlab !== null) this.endRun();
     const n = this.small.length;
     if (n === 0) return;
     const buf = n === 1 ? this.small[0]! : joined(this.small, this.smallBytes);
@@ -156,6 +199,14 @@ export class SocketTransport implements Transport {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * Small frames are encoded into this slab, each transport's frames of one tick as one run. Space
+ * is handed out once and never reused (the socket may hold a run until the kernel takes it); a
+ * full slab is replaced and freed with the last run that references it.
+ */
+const SLAB_SIZE = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabPos = 0;
 /** Chunks up to this size are gathered and written as one buffer per tick... */
 const SMALL_CHUNK = 4096;
 /** ...up to this many bytes at a time. */

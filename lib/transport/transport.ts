@@ -44,6 +44,11 @@ export interface Transport {
    * the transport's high-water mark; `onDrain` follows when they fall back.
    */
   write(chunks: Buffer[]): boolean;
+  /**
+   * Optional: write one frame, the same bytes as `write(encodeFrame(b0, payload, masked))`,
+   * for a transport that can encode small frames straight into its write batch.
+   */
+  writeFrame?(b0: number, payload: Buffer, masked: boolean): boolean;
   /** Close our sending side once everything queued is flushed (TCP FIN, END_STREAM). */
   end(): void;
   /** Drop the stream at once; queued bytes are lost. `onTransportClose` follows. */
