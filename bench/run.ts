@@ -529,7 +529,7 @@ async function h2Section() {
 
 // ---------------------------------------------------------------- messages as streams
 
-/** One message of 1 GiB (quick: 128 MiB) piped back by a streaming server vs 16 MiB whole-message echo (bench/streams.ts). */
+/** One message of 1 GiB (quick: 128 MiB) piped back by a streaming server vs 16 MiB whole-message echo, beside a bare TCP echo (bench/streams.ts). */
 async function streamsSection() {
   const size = quick ? 128 << 20 : 1 << 30;
   log(`streams: a ${fmtBytes(size)} message piped back by the server vs 16 MiB whole-message echo`);
@@ -539,17 +539,25 @@ async function streamsSection() {
   const rows = [
     ['streamed: one message, piped back as it arrives', fmtMed(runs.map((x) => x.streamMBps)), mib(runs.map((x) => x.streamPeakRss)), mib(runs.map((x) => x.streamPeakRss - x.idleRss))],
     ['whole: 16 MiB messages, echoed', fmtMed(runs.map((x) => x.wholeMBps)), mib(runs.map((x) => x.wholePeakRss)), mib(runs.map((x) => x.wholePeakRss - x.idleRss))],
+    ['raw net pipe: bare TCP echo (`s.pipe(s)`), no library', fmtMed(runs.map((x) => x.rawMBps)), mib(runs.map((x) => x.rawPeakRss)), mib(runs.map((x) => x.rawPeakRss - x.rawIdleRss))],
   ];
   for (const row of rows) log(`  ${row.join(' | ')}`);
   const peak = median(runs.map((x) => x.streamPeakRss));
+  const floor = median(runs.map((x) => x.rawPeakRss));
   const env = describeEnv(commandLine(import.meta.url, argv));
   upsertSection(OUT, 'streams', ['## Messages as streams: a large message piped back', '', envLines(env), '',
     `${fmtBytes(size)} sent by our client (in another process) to our server child, which either pipes one streamed message ` +
     'back as it arrives (`streamMessages` + `sendStream()`) or echoes the same bytes as 16 MiB messages (two in flight). ' +
     `MB/s of the round trip; the server's peak RSS sampled every 5 ms (idle: ${mib(runs.map((x) => x.idleRss))} MiB). ` +
-    `Streamed peak RSS goal: under 64 MiB: ${peak < 64 * 2 ** 20 ? 'met' : '**missed**'}. ${RUNS} run(s), medians.`, '',
+    'The floor: the same bytes in the same 1 MiB writes from this process through a bare Node TCP echo in the same kind of ' +
+    `child, which does not import the library (idle: ${mib(runs.map((x) => x.rawIdleRss))} MiB). ` +
+    `Streamed peak RSS goal: under 64 MiB: ${peak < 64 * 2 ** 20 ? 'met' : '**missed**'}; ` +
+    `the floor Node itself reaches: ${(floor / 2 ** 20).toFixed(1)} MiB (${floor < 64 * 2 ** 20 ? 'under' : 'above'} the goal). ` +
+    `${RUNS} run(s), medians.`, '',
     mdTable(['cell', 'MB/s', 'server peak RSS (MiB)', 'above idle (MiB)'], rows),
-    '', `streamed / whole throughput: ${fmtRatio(median(runs.map((x) => x.streamMBps / x.wholeMBps)))}`, ''].join('\n'));
+    '', `streamed / whole throughput: ${fmtRatio(median(runs.map((x) => x.streamMBps / x.wholeMBps)))}; ` +
+    `streamed / raw net pipe throughput: ${fmtRatio(median(runs.map((x) => x.streamMBps / x.rawMBps)))}; ` +
+    `streamed peak RSS above the floor: ${mib(runs.map((x) => x.streamPeakRss - x.rawPeakRss))} MiB`, ''].join('\n'));
   log(`wrote section streams of ${OUT}`);
 }
 

@@ -2,8 +2,12 @@
  * `--only streams` of bench/run.js: one large message streamed through a server that pipes it back
  * (`streamMessages` + `sendStream()`), against whole-message echo of the same bytes in 16 MiB
  * messages: MB/s of the round trip and the server's peak RSS (goal for streaming: under 64 MiB).
- * The server runs in a child (bench/streams-peer.ts) pinned to one core, the client here.
+ * Beside them the floor: the same bytes in the same 1 MiB writes through a bare Node TCP echo
+ * (`s.pipe(s)`) in the same kind of child without the library, whose peak RSS is what Node's own
+ * socket reads cost before any WebSocket code runs. The servers run in a child (bench/streams-peer.ts)
+ * pinned to one core, the client here.
  */
+import { connect as netConnect } from 'node:net';
 import { importLib, sleep, startChild } from './util.js';
 
 export interface StreamsResult {
@@ -13,13 +17,51 @@ export interface StreamsResult {
   wholeMBps: number;
   wholePeakRss: number;
   idleRss: number;
+  rawMBps: number;
+  rawPeakRss: number;
+  rawIdleRss: number;
 }
 
 const CHUNK = 1 << 20;
 const WHOLE_MESSAGE = 16 << 20;
 
-/** Run both cells once on `size` bytes (a multiple of 16 MiB). */
+/** Run the three cells once on `size` bytes (a multiple of 16 MiB). */
 export async function runStreams(size: number, cpu: number | undefined): Promise<StreamsResult> {
+  return { ...await runOurs(size, cpu), ...await runRaw(size, cpu) };
+}
+
+/** The floor: `size` bytes written in CHUNK writes (fresh buffers, as the streamed source) to a bare TCP echo and read back. */
+async function runRaw(size: number, cpu: number | undefined): Promise<Pick<StreamsResult, 'rawMBps' | 'rawPeakRss' | 'rawIdleRss'>> {
+  const server = startChild('streams-peer.js', { cpu, nodeArgs: ['--expose-gc'], args: ['raw'] });
+  try {
+    const { rawPort } = await server.ready;
+    await sleep(200);
+    const rawIdleRss = await server.request('reset');
+    const socket = netConnect(rawPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    await server.request('reset');
+    const t0 = process.hrtime.bigint();
+    const echoed = new Promise<number>((resolve, reject) => {
+      let n = 0;
+      socket.on('data', (c: Buffer) => { n += c.length; if (n >= size) resolve(n); });
+      socket.once('error', reject);
+      socket.once('close', () => resolve(n));
+    });
+    for (let off = 0; off < size; off += CHUNK) {
+      if (!socket.write(Buffer.allocUnsafe(CHUNK))) await new Promise((r) => socket.once('drain', r));
+    }
+    const back = await echoed;
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (back !== size) throw new Error(`raw echo returned ${back} of ${size} bytes`);
+    const rawPeakRss = await server.request('peak');
+    socket.destroy();
+    return { rawIdleRss, rawPeakRss, rawMBps: size / 1e6 / secs };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function runOurs(size: number, cpu: number | undefined): Promise<Omit<StreamsResult, 'rawMBps' | 'rawPeakRss' | 'rawIdleRss'>> {
   const lib = await importLib('index.js');
   if (!lib) throw new Error('lib/index.js is not built');
   const server = startChild('streams-peer.js', { cpu, nodeArgs: ['--expose-gc'] });

@@ -5,9 +5,9 @@
  * WebSocket closed and {@link H2_SESSION_IDLE} ms passed without a new one.
  */
 import { watchAbort } from './client-abort.js';
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { HandshakeError } from './errors.js';
 import type { ClientRequestPlan } from './handshake/client-request.js';
 import { checkHttp2Response } from './handshake/client-response.js';
@@ -105,7 +105,7 @@ function openSession(key: string, plan: ClientRequestPlan, options: Http2DialOpt
   return new Promise((resolve, reject) => {
     const alpn = options.mode === '2' ? ['h2'] : ['h2', 'http/1.1'];
     const tlsOver = (socket?: net.Socket): tls.TLSSocket =>
-      tls.connect({
+      process.getBuiltinModule('node:tls').connect({
         ...options.tls,
         ...(socket === undefined ? { port: plan.port } : { socket }),
         host: plan.host,
@@ -144,7 +144,7 @@ function openSession(key: string, plan: ClientRequestPlan, options: Http2DialOpt
 
 function startSession(key: string, plan: ClientRequestPlan, socket: net.Socket, resolve: (o: SessionOutcome) => void): void {
   const origin = `${plan.secure ? 'https' : 'http'}://${plan.url.host}`;
-  const session = http2.connect(origin, { createConnection: () => socket, settings: { enablePush: false } });
+  const session = process.getBuiltinModule('node:http2').connect(origin, { createConnection: () => socket, settings: { enablePush: false } });
   let settled = false;
   const unsupported = (message: string, cause?: unknown): void => {
     if (settled) return;
@@ -240,7 +240,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       settled = true;
       clearTimeout(timer);
       unwatch();
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!stream.destroyed) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_CANCEL);
       reject(err);
     };
     const unwatch = watchAbort(signal, plan.url.href, fail);
@@ -251,7 +251,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
     stream.once('close', () => {
       if (responded) return;
       const code = stream.rstCode;
-      const why = code === http2.constants.NGHTTP2_REFUSED_STREAM ? ' (REFUSED_STREAM: not processed, safe to retry)' : code ? ` (code ${code})` : '';
+      const why = code === process.getBuiltinModule('node:http2').constants.NGHTTP2_REFUSED_STREAM ? ' (REFUSED_STREAM: not processed, safe to retry)' : code ? ` (code ${code})` : '';
       fail(new HandshakeError('ERR_WS_CONNECT', `The HTTP/2 stream to ${plan.url.href} closed before the server answered${why}`));
     });
     stream.once('response', (raw) => {

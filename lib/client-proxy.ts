@@ -6,7 +6,7 @@
  */
 import { watchAbort } from './client-abort.js';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from './errors.js';
 import { collectBody } from './handshake/response-body.js';
 import { reasonPhrase } from './handshake/response.js';
@@ -102,7 +102,7 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
   const where = `the proxy ${route.url.protocol}//${route.url.host}`;
   return new Promise((resolve, reject) => {
     const socket: net.Socket = secure
-      ? tls.connect({
+      ? process.getBuiltinModule('node:tls').connect({
         ...route.tls,
         host: proxyHost,
         port: proxyPort,

@@ -7,7 +7,7 @@
  */
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { HandshakeError } from './errors.js';
 import type { ClientRequestPlan } from './handshake/client-request.js';
 import type { HeadLimits } from './http/limits.js';
@@ -36,7 +36,7 @@ export async function openVia(
     if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function' || typeof stream.on !== 'function') {
       throw new HandshakeError('ERR_WS_CONNECT', `createConnection must return a Duplex stream (or a promise of one) for ${plan.url.href}`);
     }
-    if (stream instanceof tls.TLSSocket || !plan.secure) return stream as net.Socket;
+    if (!plan.secure || stream instanceof process.getBuiltinModule('node:tls').TLSSocket) return stream as net.Socket;
   } else if (route !== null) {
     stream = await openTunnel(route, plan.host, plan.port, limits, timeout, signal);
     if (!plan.secure) return stream as net.Socket;
@@ -44,7 +44,7 @@ export async function openVia(
     return null;
   }
   // host: what the certificate is checked against when there is no SNI name (an IP address).
-  return tls.connect({ ...tlsOptions, socket: stream, host: plan.host, servername: tlsOptions?.servername ?? plan.servername });
+  return process.getBuiltinModule('node:tls').connect({ ...tlsOptions, socket: stream, host: plan.host, servername: tlsOptions?.servername ?? plan.servername });
 }
 
 /** The application's stream, within `timeout` ms (one that comes later is destroyed). */

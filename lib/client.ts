@@ -1,6 +1,6 @@
 import type * as http2 from 'node:http2';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import type { HeadersOption } from './client-attempt.js';
 import { abortError, abortPromise, checkSignal, watchAbort } from './client-abort.js';
 import { acquireSession, openStream } from './client-h2.js';
@@ -194,7 +194,7 @@ function dial(
     const socket =
       connected ??
       (plan.secure
-        ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
+        ? process.getBuiltinModule('node:tls').connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
         : net.connect({ host: plan.host, port: plan.port }));
     let settled = false;
     let stopReading: (() => void) | null = null;

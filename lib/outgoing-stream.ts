@@ -25,17 +25,24 @@ export interface FragmentSink {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Send every chunk of `source` as it arrives (empty chunks are skipped), then
- * an empty final frame: the end of a source is known only after its last
- * chunk, and holding each chunk back until the next one arrives would delay a
- * live source by one chunk. Throws what the source or the sink throws.
+ * Send the chunks of `source` as the fragments of one message (empty chunks
+ * are skipped), each one as soon as the next arrives or the source ends, so
+ * the last chunk goes out with FIN and no empty final frame is needed; only an
+ * empty source is sent as one empty FIN frame. Holding one chunk back costs a
+ * live source one chunk of delay and the pump one chunk of memory beyond the
+ * send mark; sources must therefore yield a fresh buffer each time (Readables
+ * do), not refill the one they yielded before. Throws what the source or the
+ * sink throws; a chunk held when the source fails is dropped with the message.
  */
 export async function pumpMessage(source: StreamSource, sink: FragmentSink): Promise<void> {
+  let held: Buffer | null = null;
   for await (const chunk of source) {
     const buf = toChunk(chunk);
-    if (buf.length > 0) await sink.fragment(buf, false);
+    if (buf.length === 0) continue;
+    if (held !== null) await sink.fragment(held, false);
+    held = buf;
   }
-  await sink.fragment(EMPTY, true);
+  await sink.fragment(held ?? EMPTY, true);
 }
 
 function toChunk(chunk: unknown): Buffer {

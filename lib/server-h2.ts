@@ -5,7 +5,7 @@
  * on an application's `node:http2` server (attached), runs the same
  * negotiation as HTTP/1.1 and hands each accepted stream to a WebSocket.
  */
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import type { Socket } from 'node:net';
 import { UpgradeRejection } from './errors.js';
 import { http2Rejection, http2Response, inputFromHttp2, isWebSocketConnect, readHttp2Upgrade } from './handshake/http2.js';
@@ -91,7 +91,7 @@ export class Http2Acceptor {
    */
   takeSocket(socket: Socket): void {
     if (this.sessionServer === null) {
-      const server = http2.createServer({
+      const server = process.getBuiltinModule('node:http2').createServer({
         settings: this.settings(),
         // Pseudo-header fields count too: 4 of them in an extended CONNECT, plus :protocol.
         maxHeaderListPairs: this.host.limits.maxHeaders + 5,
@@ -235,11 +235,11 @@ export class Http2Acceptor {
       try {
         stream.respond(headers);
         stream.end(body);
-        const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_NO_ERROR), REJECT_LINGER);
+        const timer = setTimeout(() => stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_NO_ERROR), REJECT_LINGER);
         timer.unref();
         stream.once('close', () => clearTimeout(timer));
       } catch {
-        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_INTERNAL_ERROR);
       }
     }
     this.host.rejected(rejection.status, hs.req, rejection);
@@ -271,7 +271,7 @@ export class Http2Acceptor {
     }
     for (const hs of [...this.pending]) {
       this.settle(hs);
-      if (!hs.stream.destroyed) hs.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      if (!hs.stream.destroyed) hs.stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_REFUSED_STREAM);
     }
   }
 

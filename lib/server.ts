@@ -3,7 +3,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from './errors.js';
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import type { AuthorizeResult, Authorizer } from './handshake/authorize.js';
@@ -235,7 +235,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const server: net.Server =
       tlsOptions === undefined
         ? net.createServer()
-        : tls.createServer({
+        : process.getBuiltinModule('node:tls').createServer({
           handshakeTimeout: this.handshakeTimeout,
           ...tlsOptions,
           ...(h2 === null ? {} : { ALPNProtocols: ['h2', 'http/1.1'] }),

@@ -4,7 +4,7 @@
  * at once, and the 00 00 ff ff of the last flush removed from the message.
  */
 
-import * as zlib from 'node:zlib';
+import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
 export interface CompressorOptions {
@@ -35,7 +35,7 @@ export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
       windowBits: Math.max(opts.windowBits, 9),
       level: opts.level,
       memLevel: opts.memLevel,
-      flush: zlib.constants.Z_SYNC_FLUSH,
+      flush: process.getBuiltinModule('node:zlib').constants.Z_SYNC_FLUSH,
     };
   }
 
@@ -60,7 +60,7 @@ export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
   }
 
   protected open(): zlib.DeflateRaw {
-    return zlib.createDeflateRaw(this.zlibOptions);
+    return process.getBuiltinModule('node:zlib').createDeflateRaw(this.zlibOptions);
   }
 
   protected onChunk(chunk: Buffer): void {

@@ -7,7 +7,7 @@
  * back while the consumer is full (pauseOutput), under a per-message limit.
  */
 
-import * as zlib from 'node:zlib';
+import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { ProtocolError } from '../errors.js';
 import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
@@ -111,8 +111,8 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
   }
 
   protected open(): zlib.InflateRaw {
-    const inflate = zlib.createInflateRaw({
-      windowBits: this.windowBits, dictionary: this.dictionary, flush: zlib.constants.Z_SYNC_FLUSH,
+    const inflate = process.getBuiltinModule('node:zlib').createInflateRaw({
+      windowBits: this.windowBits, dictionary: this.dictionary, flush: process.getBuiltinModule('node:zlib').constants.Z_SYNC_FLUSH,
     });
     this.dictionary = undefined;
     // Node ends the readable side when zlib stops taking input after a final block.

@@ -4,7 +4,7 @@
  * output routed to the step in flight, and release/dispose.
  */
 
-import * as zlib from 'node:zlib';
+import type * as zlib from 'node:zlib';
 import { OpQueue, type Step } from './op-queue.js';
 
 export type Callback = (err: Error | null, out?: Buffer) => void;

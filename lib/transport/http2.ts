@@ -1,4 +1,4 @@
-import { constants as h2constants, type Http2Stream } from 'node:http2';
+import type { Http2Stream } from 'node:http2'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { UNBOUND, type TlsInfo, type Transport, type TransportListener } from './transport.js';
@@ -125,7 +125,7 @@ export class Http2StreamTransport implements Transport {
     if (!this.server) return void stream.end();
     // 'finish': our last DATA and END_STREAM have been handed to nghttp2, so the reset goes out behind them.
     stream.end(() => {
-      if (!stream.closed && !stream.destroyed && !stream.readableEnded) stream.close(h2constants.NGHTTP2_NO_ERROR);
+      if (!stream.closed && !stream.destroyed && !stream.readableEnded) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_NO_ERROR);
     });
   }
 
@@ -134,7 +134,7 @@ export class Http2StreamTransport implements Transport {
     if (stream.destroyed) return;
     // Closed already (our NO_ERROR reset, or the peer's) but held open by unread data: drop it.
     if (stream.closed) stream.destroy();
-    else stream.close(h2constants.NGHTTP2_CANCEL);
+    else stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_CANCEL);
   }
 
   /** @internal */

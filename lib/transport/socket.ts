@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { UNBOUND, type TlsInfo, type Transport, type TransportListener } from './transport.js';
 import { SocketTlsInfo } from './tls-info.js';
 import { encodeFrame, encodeFrameInto, frameHeaderSize } from '../protocol/frame-writer.js';
@@ -57,7 +57,7 @@ export class SocketTransport implements Transport {
   }
 
   get tls(): TlsInfo | null {
-    return this.socket instanceof TLSSocket ? new SocketTlsInfo(this.socket) : null;
+    return this.socket instanceof process.getBuiltinModule('node:tls').TLSSocket ? new SocketTlsInfo(this.socket) : null;
   }
 
   /** Queue chunks for the wire, in order, without concatenating them. */
