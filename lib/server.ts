@@ -234,7 +234,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const h2 = this.h2;
     const server: net.Server =
       tlsOptions === undefined
-        ? net.createServer()
+        // Nagle off as each connection is accepted, on the handle (the transport's own setNoDelay is then a no-op).
+        ? net.createServer({ noDelay: true })
         : process.getBuiltinModule('node:tls').createServer({
           handshakeTimeout: this.handshakeTimeout,
           ...tlsOptions,

@@ -7,7 +7,7 @@ import type { TlsInfo, Transport, TransportListener } from './transport/transpor
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
 import { checkExpiry, Expiry } from './expiry.js';
 import { MessageIterator, type Message } from './iterator.js';
-import { ConnectionClosedError, InvalidArgumentError, InvalidStateError, WebSocketError, type ProtocolError } from './errors.js';
+import { ConnectionClosedError, InvalidArgumentError, InvalidStateError, WebSocketError, withoutStack, type ProtocolError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { failStream, MessageStream } from './incoming-stream.js';
 import { isStreamSource, pumpMessage, type SendStreamOptions, type StreamSource } from './outgoing-stream.js';
@@ -587,7 +587,7 @@ export class WebSocket
   onTransportError(err: Error): void {
     // Resets are routine on the internet: build the wrapper (and its stack) only for a listener.
     if (this.listenerCount('error') > 0) {
-      this.emit('error', new WebSocketError('ERR_WS_SOCKET', `socket error: ${err.message}`, { cause: err }));
+      this.emit('error', withoutStack(() => new WebSocketError('ERR_WS_SOCKET', `socket error: ${err.message}`, { cause: err })));
     }
   }
 
@@ -615,7 +615,8 @@ export class WebSocket
       code = 1006;
       reason = '';
     }
-    this.cutStream(new ConnectionClosedError(code, reason));
+    // (An error, and its stack, only for a message stream still open.)
+    if (this.inStream !== null) this.cutStream(new ConnectionClosedError(code, reason));
     this.emit('close', code, reason, wasClean);
   }
 

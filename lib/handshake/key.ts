@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** The fixed GUID of RFC 6455 §1.3, appended to the key before hashing. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -18,5 +18,6 @@ export function isValidKey(key: string): boolean {
 
 /** Sec-WebSocket-Accept for `key`: base64(SHA-1(key + GUID)). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+  // One-shot: no Hash object per handshake.
+  return hash('sha1', key + WEBSOCKET_GUID, 'base64');
 }
