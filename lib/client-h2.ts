@@ -4,7 +4,7 @@
  * own extended CONNECT stream. The session is closed once its last
  * WebSocket closed and {@link H2_SESSION_IDLE} ms passed without a new one.
  */
-import { watchAbort } from './client-abort.js';
+import { settleOnce } from './client-settle.js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -233,20 +233,18 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
     }
     streamOpened(entry);
     stream.once('close', () => streamClosed(entry));
-    let settled = false;
     let responded = false;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-      reject(err);
-    };
-    const unwatch = watchAbort(signal, plan.url.href, fail);
-    const timer = setTimeout(() => {
-      fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within the handshake timeout`));
-    }, Math.max(0, deadline - Date.now()));
+    const stage = settleOnce({
+      reject,
+      release: () => {
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      },
+      signal,
+      href: plan.url.href,
+      timeout: Math.max(0, deadline - Date.now()),
+      expired: () => new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within the handshake timeout`),
+    });
+    const fail = stage.fail;
     stream.on('error', () => {});
     stream.once('close', () => {
       if (responded) return;
@@ -255,7 +253,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       fail(new HandshakeError('ERR_WS_CONNECT', `The HTTP/2 stream to ${plan.url.href} closed before the server answered${why}`));
     });
     stream.once('response', (raw) => {
-      if (settled) return;
+      if (stage.settled) return;
       responded = true;
       const status = Number(raw[':status']);
       const list = responseFields(raw);
@@ -266,9 +264,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       } catch (e) {
         return fail(e as HandshakeError);
       }
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
+      stage.succeed();
       stream.pause();
       resolve(
         new WebSocket({
@@ -288,7 +284,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
 
     // A refusal: keep the status and headers and read the start of the body, as over HTTP/1.1.
     const refused = (status: number, list: HeaderList): void => {
-      clearTimeout(timer);
+      stage.stopDeadline();
       const parts: Buffer[] = [];
       let length = 0;
       const finish = (): void => {

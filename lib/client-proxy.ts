@@ -4,9 +4,9 @@
  * proxy, over TLS to the proxy. The WebSocket handshake (and the server's TLS,
  * for wss://) then runs inside the tunnel, end to end.
  */
-import { watchAbort } from './client-abort.js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { settleOnce } from './client-settle.js';
 import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from './errors.js';
 import { collectBody } from './handshake/response-body.js';
 import { reasonPhrase } from './handshake/response.js';
@@ -109,31 +109,25 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
         servername: route.tls?.servername ?? (net.isIP(proxyHost) === 0 ? proxyHost : undefined),
       })
       : net.connect({ host: proxyHost, port: proxyPort });
-    let settled = false;
-    let stopReading: (() => void) | null = null;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      stopReading?.();
-      socket.destroy();
-      reject(err);
-    };
-    const unwatch = watchAbort(signal, `${route.url.protocol}//${authority(host, port)}`, fail);
+    const stage = settleOnce({
+      reject,
+      release: () => socket.destroy(),
+      signal,
+      href: `${route.url.protocol}//${authority(host, port)}`,
+      timeout,
+      expired: () => new HandshakeError(PROXY_ERROR_CODES.TIMEOUT, `No answer to CONNECT ${authority(host, port)} from ${where} within ${timeout} ms`),
+    });
+    const fail = stage.fail;
     const onError = (err: Error): void => {
       fail(new HandshakeError(PROXY_ERROR_CODES.CONNECT, `Could not open a tunnel through ${where}: ${err.message}`, {}, { cause: err }));
     };
-    const timer = setTimeout(() => {
-      fail(new HandshakeError(PROXY_ERROR_CODES.TIMEOUT, `No answer to CONNECT ${authority(host, port)} from ${where} within ${timeout} ms`));
-    }, timeout);
     socket.on('error', onError);
     const target = authority(host, port);
     let request = `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n`;
     for (const [name, value] of route.fields) request += `${name}: ${value}\r\n`;
     socket.write(`${request}\r\n`);
-    stopReading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
-      stopReading = null;
+    stage.reading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
+      stage.reading = null;
       if (err !== null) {
         if (!(err instanceof HeadParseError)) return onError(err);
         const tooLarge = err.reason !== 'malformed';
@@ -146,15 +140,13 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
       }
       const headers = new HeaderList(head!.headers);
       if (head!.status >= 200 && head!.status <= 299) {
-        settled = true;
-        clearTimeout(timer);
-        unwatch();
+        stage.succeed();
         socket.off('error', onError);
         // A proxy has nothing to say after its 2xx; whatever came along is the server's.
         if (rest!.length > 0) socket.unshift(rest!);
         return resolve(socket);
       }
-      clearTimeout(timer);
+      stage.stopDeadline();
       socket.off('error', onError);
       socket.on('error', () => {});
       collectBody(socket, head!.status, headers, rest!, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {

@@ -2,11 +2,12 @@ import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { HeadersOption } from './client-attempt.js';
-import { abortError, abortPromise, checkSignal, watchAbort } from './client-abort.js';
+import { abortError, abortPromise, checkSignal } from './client-abort.js';
 import { acquireSession, openStream } from './client-h2.js';
 import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './client-proxy.js';
 import { followRedirects, type RedirectOptions } from './client-redirect.js';
 import { checkSessionOptions, openOnSession } from './client-session.js';
+import { settleOnce } from './client-settle.js';
 import { openVia, type CreateConnection } from './client-stream.js';
 import { HandshakeError, InvalidArgumentError } from './errors.js';
 import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
@@ -196,30 +197,24 @@ function dial(
       (plan.secure
         ? tls.connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
         : net.connect({ host: plan.host, port: plan.port }));
-    let settled = false;
-    let stopReading: (() => void) | null = null;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      stopReading?.();
-      socket.destroy();
-      reject(err);
-    };
-    const unwatch = watchAbort(options.signal, plan.url.href, fail);
+    const stage = settleOnce({
+      reject,
+      release: () => socket.destroy(),
+      signal: options.signal,
+      href: plan.url.href,
+      timeout,
+      expired: () => new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within ${timeout} ms`),
+    });
+    const fail = stage.fail;
     const onError = (err: Error): void => {
       fail(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
     };
-    const timer = setTimeout(() => {
-      fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within ${timeout} ms`));
-    }, timeout);
     socket.on('error', onError);
     socket.write(plan.request);
 
     // A refusal: keep the status and headers, and read the start of the body so callers can show or act on it.
     const refused = (head: ResponseHead, headers: HeaderList, rest: Buffer): void => {
-      clearTimeout(timer);
+      stage.stopDeadline();
       // A reset after the answer only ends the body early; the refusal is what matters.
       socket.off('error', onError);
       socket.on('error', () => {});
@@ -235,8 +230,8 @@ function dial(
       });
     };
 
-    stopReading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
-      stopReading = null;
+    stage.reading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
+      stage.reading = null;
       if (err !== null) {
         if (!(err instanceof HeadParseError)) return onError(err);
         const tooLarge = err.reason !== 'malformed';
@@ -255,9 +250,7 @@ function dial(
       } catch (e) {
         return fail(e as HandshakeError);
       }
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
+      stage.succeed();
       socket.off('error', onError);
       resolve(
         new WebSocket({
