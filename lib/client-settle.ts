@@ -1,12 +1,19 @@
 /**
  * The settle-once bookkeeping of a dial stage that holds a socket or a stream
  * (the direct dial, the proxy tunnel, the HTTP/2 stream): a deadline, the
- * watch of connect()'s `signal`, and one failure that undoes both, stops the
- * reading, releases what the stage holds and rejects. The stage keeps its own
- * success path.
+ * watch of connect()'s `signal`, the read of an HTTP/1.1 answer (its head; a
+ * refusal's body), and one failure that undoes them, releases what the stage
+ * holds and rejects. The stage keeps its own success path.
  */
+import type { Duplex } from 'node:stream';
 import { watchAbort } from './client-abort.js';
-import type { HandshakeError } from './errors.js';
+import { HandshakeError, type UpgradeResponseDetails } from './errors.js';
+import { collectBody } from './handshake/response-body.js';
+import { reasonPhrase } from './handshake/response.js';
+import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
+import type { HeaderList } from './http/headers.js';
+import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY, type HeadLimits } from './http/limits.js';
+import { readHead } from './http/read-head.js';
 
 /** What {@link settleOnce} needs from one stage. */
 export interface DialStage {
@@ -23,10 +30,20 @@ export interface DialStage {
   expired: () => HandshakeError;
 }
 
+/** How {@link DialSettler.readAnswer} words an answer head that does not parse. */
+export interface InvalidAnswer {
+  /** The code when the head broke one of the limits. */
+  tooLarge: string;
+  /** The code when it broke the grammar. */
+  malformed: string;
+  /** The message, before `: <what was wrong>`. */
+  message: string;
+}
+
 /** One stage's deadline and abort watch, from {@link settleOnce}. */
 export class DialSettler {
-  /** Stops a read in progress (what `readHead` returns); the stage sets it, and clears it once the read ended. */
-  reading: (() => void) | null = null;
+  /** Stops the read of the answer in progress. */
+  private reading: (() => void) | null = null;
   private done = false;
   private readonly timer: NodeJS.Timeout;
   private readonly unwatch: () => void;
@@ -57,6 +74,50 @@ export class DialSettler {
     this.done = true;
     clearTimeout(this.timer);
     this.unwatch();
+  }
+
+  /**
+   * Read the answer's head on `socket` (the read stops if the stage fails first). A head that
+   * breaks the grammar or `limits` fails the stage as `invalid` says; a read error goes to
+   * `onError`; a complete head to `onHead`.
+   */
+  readAnswer(
+    socket: Duplex,
+    limits: HeadLimits,
+    invalid: InvalidAnswer,
+    onError: (err: Error) => void,
+    onHead: (head: ResponseHead, rest: Buffer) => void,
+  ): void {
+    this.reading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
+      this.reading = null;
+      if (err === null) return onHead(head!, rest!);
+      if (!(err instanceof HeadParseError)) return onError(err);
+      this.fail(new HandshakeError(err.reason !== 'malformed' ? invalid.tooLarge : invalid.malformed, `${invalid.message}: ${err.message}`));
+    });
+  }
+
+  /**
+   * A refusal on `socket`: keep the status and headers, and read the start of the body (at most
+   * MAX_ERROR_BODY bytes, ERROR_BODY_TIMEOUT ms, instead of the deadline) so callers can show or
+   * act on it; then fail with `refusal(text, details)`, `text` the status line's reason phrase
+   * (or the standard one), `details` what the error carries.
+   */
+  refuse(
+    socket: Duplex,
+    onError: (err: Error) => void,
+    head: ResponseHead,
+    headers: HeaderList,
+    rest: Buffer,
+    refusal: (text: string, details: UpgradeResponseDetails) => HandshakeError,
+  ): void {
+    this.stopDeadline();
+    // A reset after the answer only ends the body early; the refusal is what matters.
+    socket.off('error', onError);
+    socket.on('error', () => {});
+    collectBody(socket, head.status, headers, rest, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {
+      const text = head.statusText || reasonPhrase(head.status);
+      this.fail(refusal(text, { status: head.status, headers: headers.toRecord(), rawHeaders: headers.toRaw(), body }));
+    });
   }
 
   /** Stop the deadline only: a refusal's body is being read, under its own bound. */

@@ -14,20 +14,8 @@ import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.j
 import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
 import { checkSwitchingResponse } from './handshake/client-response.js';
 import { deflateOptions } from './handshake/extensions.js';
-import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
 import { HeaderList } from './http/headers.js';
-import {
-  CLIENT_HEAD_LIMITS,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  ERROR_BODY_TIMEOUT,
-  MAX_ERROR_BODY,
-  positiveInteger,
-  resolveLimits,
-  type HeadLimits,
-} from './http/limits.js';
-import { readHead } from './http/read-head.js';
-import { collectBody } from './handshake/response-body.js';
-import { reasonPhrase } from './handshake/response.js';
+import { CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT, positiveInteger, resolveLimits, type HeadLimits } from './http/limits.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
 import { SocketTransport } from './transport/socket.js';
 import { WebSocket } from './websocket.js';
@@ -212,41 +200,17 @@ function dial(
     socket.on('error', onError);
     socket.write(plan.request);
 
-    // A refusal: keep the status and headers, and read the start of the body so callers can show or act on it.
-    const refused = (head: ResponseHead, headers: HeaderList, rest: Buffer): void => {
-      stage.stopDeadline();
-      // A reset after the answer only ends the body early; the refusal is what matters.
-      socket.off('error', onError);
-      socket.on('error', () => {});
-      collectBody(socket, head.status, headers, rest, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {
-        const text = head.statusText || reasonPhrase(head.status);
-        fail(
-          new HandshakeError(
-            'ERR_WS_UPGRADE_STATUS',
-            `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`,
-            { status: head.status, headers: headers.toRecord(), rawHeaders: headers.toRaw(), body },
-          ),
-        );
-      });
-    };
-
-    stage.reading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
-      stage.reading = null;
-      if (err !== null) {
-        if (!(err instanceof HeadParseError)) return onError(err);
-        const tooLarge = err.reason !== 'malformed';
-        return fail(
-          new HandshakeError(
-            tooLarge ? 'ERR_WS_RESPONSE_TOO_LARGE' : 'ERR_WS_INVALID_RESPONSE',
-            `Invalid handshake response from ${plan.url.href}: ${err.message}`,
-          ),
+    const invalid = { tooLarge: 'ERR_WS_RESPONSE_TOO_LARGE', malformed: 'ERR_WS_INVALID_RESPONSE', message: `Invalid handshake response from ${plan.url.href}` };
+    stage.readAnswer(socket, limits, invalid, onError, (head, rest) => {
+      const headers = new HeaderList(head.headers);
+      if (head.status !== 101) {
+        return stage.refuse(socket, onError, head, headers, rest, (text, details) =>
+          new HandshakeError('ERR_WS_UPGRADE_STATUS', `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`, details),
         );
       }
-      const headers = new HeaderList(head!.headers);
-      if (head!.status !== 101) return refused(head!, headers, rest!);
       let accepted;
       try {
-        accepted = checkSwitchingResponse(head!, headers, plan, resolved.maxPayload);
+        accepted = checkSwitchingResponse(head, headers, plan, resolved.maxPayload);
       } catch (e) {
         return fail(e as HandshakeError);
       }
@@ -256,12 +220,12 @@ function dial(
         new WebSocket({
           role: 'client',
           transport: new SocketTransport(socket),
-          head: rest!,
+          head: rest,
           protocol: accepted.protocol,
           extensions: accepted.extensions.header,
           transform: accepted.extensions.transform,
           url: plan.url.href,
-          handshake: { status: head!.status, statusText: head!.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
+          handshake: { status: head.status, statusText: head.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
           options: resolved,
         }),
       );
