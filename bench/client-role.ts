@@ -22,7 +22,7 @@ interface Sock {
 
 async function openOne(impl: 'ours' | 'ws', url: string): Promise<Sock> {
   if (impl === 'ours') {
-    const mod = await importLib('client.js');
+    const mod = await importLib('client/client.js');
     if (!mod?.connect) throw new Error('lib/client.js (connect) is not available yet');
     const ws = await mod.connect(url, { perMessageDeflate: false, maxPayload: 128 << 20 });
     ws.on('error', () => {});

@@ -72,7 +72,7 @@ async function start(): Promise<number> {
     return uws.us_socket_local_port(token);
   }
   if (kind === 'ours') {
-    const mod = await importLib('server.js');
+    const mod = await importLib('server/server.js');
     if (!mod?.WebSocketServer) throw new Error('lib/server.js (WebSocketServer) is not available yet');
     const wss = new mod.WebSocketServer({
       host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD,

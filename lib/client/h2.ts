@@ -4,19 +4,19 @@
  * own extended CONNECT stream. The session is closed once its last
  * WebSocket closed and {@link H2_SESSION_IDLE} ms passed without a new one.
  */
-import { settleOnce } from './client-settle.js';
+import { settleOnce } from './settle.js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { HandshakeError } from './errors.js';
-import type { ClientRequestPlan } from './handshake/client-request.js';
-import { checkHttp2Response } from './handshake/client-response.js';
-import type { HeaderField } from './http/head-parser.js';
-import { HeaderList } from './http/headers.js';
-import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY } from './http/limits.js';
-import type { ResolvedOptions } from './options.js';
-import { Http2StreamTransport } from './transport/http2.js';
-import { WebSocket } from './websocket.js';
+import { HandshakeError } from '../errors.js';
+import type { ClientRequestPlan } from '../handshake/client-request.js';
+import { checkHttp2Response } from '../handshake/client-response.js';
+import type { HeaderField } from '../http/head-parser.js';
+import { HeaderList } from '../http/headers.js';
+import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY } from '../http/limits.js';
+import type { ResolvedOptions } from '../options.js';
+import { Http2StreamTransport } from '../transport/http2.js';
+import { WebSocket } from '../websocket.js';
 
 /** Milliseconds a pooled HTTP/2 session stays open after its last WebSocket closed. */
 export const H2_SESSION_IDLE = 1_000;
@@ -43,7 +43,7 @@ export interface Http2DialOptions {
   tls?: tls.ConnectionOptions;
   /** '2' offers only h2 in ALPN; 'auto' offers h2 and http/1.1. */
   mode: '2' | 'auto';
-  /** Opens a tunnel to the server through a proxy (lib/client-proxy.ts) instead of dialing it. */
+  /** Opens a tunnel to the server through a proxy (lib/client/proxy.ts) instead of dialing it. */
   tunnel?: () => Promise<net.Socket>;
   /** Identifies the tunnel's proxy and its CONNECT fields, for the pool key: sessions through different proxies are not shared. */
   via?: string;

@@ -6,12 +6,12 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { settleOnce } from './client-settle.js';
-import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from './errors.js';
-import { HeaderList } from './http/headers.js';
-import type { HeadLimits } from './http/limits.js';
-import { proxyFromEnv, type ProxyEnv } from './http/proxy-env.js';
-import { isFieldValue, isToken } from './http/tokens.js';
+import { settleOnce } from './settle.js';
+import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from '../errors.js';
+import { HeaderList } from '../http/headers.js';
+import type { HeadLimits } from '../http/limits.js';
+import { proxyFromEnv, type ProxyEnv } from '../http/proxy-env.js';
+import { isFieldValue, isToken } from '../http/tokens.js';
 
 /** The proxy options of connect(). */
 export interface ProxyOptions {

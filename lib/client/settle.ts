@@ -6,14 +6,14 @@
  * holds and rejects. The stage keeps its own success path.
  */
 import type { Duplex } from 'node:stream';
-import { watchAbort } from './client-abort.js';
-import { HandshakeError, type UpgradeResponseDetails } from './errors.js';
-import { collectBody } from './handshake/response-body.js';
-import { reasonPhrase } from './handshake/response.js';
-import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
-import type { HeaderList } from './http/headers.js';
-import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY, type HeadLimits } from './http/limits.js';
-import { readHead } from './http/read-head.js';
+import { watchAbort } from './abort.js';
+import { HandshakeError, type UpgradeResponseDetails } from '../errors.js';
+import { collectBody } from '../handshake/response-body.js';
+import { reasonPhrase } from '../handshake/response.js';
+import { HeadParseError, HeadParser, type ResponseHead } from '../http/head-parser.js';
+import type { HeaderList } from '../http/headers.js';
+import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY, type HeadLimits } from '../http/limits.js';
+import { readHead } from '../http/read-head.js';
 
 /** What {@link settleOnce} needs from one stage. */
 export interface DialStage {

@@ -1,24 +1,24 @@
 import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { HeadersOption } from './client-attempt.js';
-import { abortError, abortPromise, checkSignal } from './client-abort.js';
-import { acquireSession, openStream } from './client-h2.js';
-import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './client-proxy.js';
-import { followRedirects, type RedirectOptions } from './client-redirect.js';
-import { checkSessionOptions, openOnSession } from './client-session.js';
-import { settleOnce } from './client-settle.js';
-import { openVia, type CreateConnection } from './client-stream.js';
-import { HandshakeError, InvalidArgumentError } from './errors.js';
-import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
-import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
-import { checkSwitchingResponse } from './handshake/client-response.js';
-import { deflateOptions } from './handshake/extensions.js';
-import { HeaderList } from './http/headers.js';
-import { CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT, positiveInteger, resolveLimits, type HeadLimits } from './http/limits.js';
-import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
-import { SocketTransport } from './transport/socket.js';
-import { WebSocket } from './websocket.js';
+import type { HeadersOption } from './attempt.js';
+import { abortError, abortPromise, checkSignal } from './abort.js';
+import { acquireSession, openStream } from './h2.js';
+import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './proxy.js';
+import { followRedirects, type RedirectOptions } from './redirect.js';
+import { checkSessionOptions, openOnSession } from './session.js';
+import { settleOnce } from './settle.js';
+import { openVia, type CreateConnection } from './stream.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from '../handshake/client-request.js';
+import { checkSwitchingResponse } from '../handshake/client-response.js';
+import { deflateOptions } from '../handshake/extensions.js';
+import { HeaderList } from '../http/headers.js';
+import { CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT, positiveInteger, resolveLimits, type HeadLimits } from '../http/limits.js';
+import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from '../options.js';
+import { SocketTransport } from '../transport/socket.js';
+import { WebSocket } from '../websocket.js';
 
 /** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
 export interface ClientOptions extends WebSocketOptions, ProxyOptions, RedirectOptions {
@@ -106,7 +106,7 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   if (options.createConnection !== undefined && (typeof options.createConnection !== 'function' || mode !== '1.1')) {
     throw new InvalidArgumentError("Option createConnection must be a function and is for HTTP/1.1; for HTTP/2 pass a session with http: '2'");
   }
-  // One attempt per redirect hop (lib/client-redirect.ts); each hop has the whole handshakeTimeout.
+  // One attempt per redirect hop (lib/client/redirect.ts); each hop has the whole handshakeTimeout.
   return followRedirects(parseWebSocketUrl(url), options, async (target, headers, crossed) => {
     const plan = planClientRequest(target, { protocols: options.protocols, headers, origin: options.origin, deflate });
     if (options.session !== undefined) {
