@@ -1,5 +1,5 @@
 /**
- * Child process: the client role. This project's client (lib/client.ts connect) or ws's client
+ * Child process: the client role. This project's client (lib/client/client.ts connect) or ws's client
  * (pure JS with WS_NO_BUFFER_UTIL=1, else with bufferutil) pipelines messages through one echo
  * server and checks every echo; reports messages/s, MB/s and its own CPU.
  */
@@ -22,8 +22,8 @@ interface Sock {
 
 async function openOne(impl: 'ours' | 'ws', url: string): Promise<Sock> {
   if (impl === 'ours') {
-    const mod = await importLib('client.js');
-    if (!mod?.connect) throw new Error('lib/client.js (connect) is not available yet');
+    const mod = await importLib('client/client.js');
+    if (!mod?.connect) throw new Error('lib/client/client.js (connect) is not available yet');
     const ws = await mod.connect(url, { perMessageDeflate: false, maxPayload: 128 << 20 });
     ws.on('error', () => {});
     return {

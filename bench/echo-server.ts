@@ -1,6 +1,6 @@
 /**
  * Child process: one echo server of the given kind on 127.0.0.1 (ephemeral port), echoing each
- * message back with the same type. Kinds: ours (lib/server.ts), ws (set WS_NO_BUFFER_UTIL=1 in the
+ * message back with the same type. Kinds: ours (lib/server/server.ts), ws (set WS_NO_BUFFER_UTIL=1 in the
  * environment for the pure-JS build), raw (a net echo of the same bytes: the TCP ceiling), uws.
  * Answers `stats` (RSS after GC, CPU time, open connections, active handles) over IPC.
  *
@@ -72,8 +72,8 @@ async function start(): Promise<number> {
     return uws.us_socket_local_port(token);
   }
   if (kind === 'ours') {
-    const mod = await importLib('server.js');
-    if (!mod?.WebSocketServer) throw new Error('lib/server.js (WebSocketServer) is not available yet');
+    const mod = await importLib('server/server.js');
+    if (!mod?.WebSocketServer) throw new Error('lib/server/server.js (WebSocketServer) is not available yet');
     const wss = new mod.WebSocketServer({
       host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD,
       perMessageDeflate: deflate ? { threshold: DEFLATE_THRESHOLD } : false,

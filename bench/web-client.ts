@@ -38,7 +38,7 @@ async function openOne(impl: Impl, url: string, payload: Buffer): Promise<Sock> 
     const { WebSocket } = await import('undici');
     return openBrowserLike(WebSocket as any, url, payload.toString());
   }
-  const mod = await importLib('client.js');
+  const mod = await importLib('client/client.js');
   const ws = await mod.connect(url, { perMessageDeflate: false });
   ws.on('error', () => {});
   return {

@@ -2,7 +2,7 @@
 // otherwise (stdin lines out, one received message per stdout line), or one request with -x.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { connect, type ClientOptions } from '../client.js';
+import { connect, type ClientOptions } from '../client/client.js';
 import { HandshakeError, InvalidArgumentError } from '../errors.js';
 import type { WebSocket } from '../websocket.js';
 import { intOption, paint, parse, readFileFor, useColour, UsageError, type Paint } from './args.js';

@@ -1,7 +1,7 @@
 // `rfcws serve`: an echo (or broadcast) server that logs every connection.
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../server.js';
+import { WebSocketServer } from '../server/server.js';
 import type { UpgradeRequest } from '../handshake/request.js';
 import type { Broker } from '../pubsub/broker.js';
 import { ClusterBroker } from '../pubsub/cluster-broker.js';

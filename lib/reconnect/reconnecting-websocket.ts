@@ -5,7 +5,7 @@
  * resumable session so that no message is lost or repeated (docs/resume.md).
  */
 import { EventEmitter } from 'node:events';
-import { connect, type ClientOptions } from '../client.js';
+import { connect, type ClientOptions } from '../client/client.js';
 import { HandshakeError, InvalidArgumentError } from '../errors.js';
 import { ResumeLink } from '../resume/link.js';
 import { DEFAULT_RESUME_BUFFER, ResumeState, outgoing } from '../resume/state.js';

@@ -3,7 +3,7 @@
  * the dial through connect(), and how a closed connection is reported (the standard's
  * "WebSocket connection close code" and whether the connection was failed).
  */
-import { connect, type ClientOptions } from '../client.js';
+import { connect, type ClientOptions } from '../client/client.js';
 import type { WebSocket as Connection } from '../websocket.js';
 
 /**

@@ -2,7 +2,7 @@
 // with --redis two servers on one real redis-server; each gets every message exactly once, the
 // sender included (test/helpers/exactly-once.ts: markers, no sleeping).
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { endpoint, exchange, type Endpoint } from '../helpers/exactly-once.js';
 import { redisServer, REDIS_SKIP } from '../helpers/redis-server.js';

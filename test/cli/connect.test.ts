@@ -2,7 +2,7 @@
 // --wait, --show-headers for a 101 and for a refusal, --binary-out, --no-deflate, --max-payload.
 import t from 'tap';
 import { once } from 'node:events';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { run, type Test } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import { upgradeRequest } from '../helpers/http.js';
 import { RawPeer } from '../helpers/raw-peer.js';

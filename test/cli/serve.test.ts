@@ -2,7 +2,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import { failure } from '../helpers/failure.js';
 import { OPENSSL_SKIP, selfSigned, serveCli, stop, tempDir } from './helpers.js';

@@ -1,7 +1,7 @@
 // rfcws connect on a terminal (a pseudo-terminal made by Python's pty module): the prompt,
 // received messages printed apart from what is being typed, slash commands, Ctrl-C and Ctrl-D.
 import t from 'tap';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { plain, PTY_SKIP, runInTerminal, screen, tempDir, writeFile, type Test } from './helpers.js';
 

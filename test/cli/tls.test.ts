@@ -3,7 +3,7 @@
 // Certificates are made by openssl in the test; skipped where openssl is missing.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import { OPENSSL_SKIP, run, selfSigned, serveCli, stop, tempDir } from './helpers.js';
 
 t.test('TLS', { skip: OPENSSL_SKIP }, async (t) => {

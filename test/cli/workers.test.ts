@@ -2,7 +2,7 @@
 // took it; SIGTERM stops them all (no orphans); a worker dying on its own stops the rest.
 import t from 'tap';
 import { once } from 'node:events';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { reusePortSupported } from '../../lib/cli/workers.js';
 import { run, serveCli, stop } from './helpers.js';
 

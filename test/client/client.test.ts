@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { HandshakeError } from '../../lib/errors.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { failure as failureOf } from '../helpers/failure.js';
 import { OP, sframe } from '../helpers/frames.js';

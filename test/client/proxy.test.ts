@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { HandshakeError, PROXY_ERROR_CODES } from '../../lib/errors.js';
 import { connectProxy } from '../helpers/connect-proxy.js';
 import { failure as failureOf } from '../helpers/failure.js';

@@ -2,7 +2,7 @@
 // sees (exact request heads), headers as a function per attempt, the cookie jar.
 import * as tls from 'node:tls';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import { CookieJar } from '../../lib/http/cookie-jar.js';
 import { connectProxy } from '../helpers/connect-proxy.js';

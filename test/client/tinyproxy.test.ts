@@ -3,7 +3,7 @@
 // and 403, and the environment variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
 import { once } from 'node:events';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { failure as failureOf } from '../helpers/failure.js';

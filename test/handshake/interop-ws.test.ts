@@ -5,9 +5,9 @@ import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
-import { WebSocketServer, type UpgradeRequest } from '../../lib/server.js';
+import { WebSocketServer, type UpgradeRequest } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 
 t.test('ws client -> our server', async (t) => {

@@ -1,6 +1,6 @@
 // Failures found while hardening, kept as regression tests once fixed.
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { listen, sleep } from './helpers.js';
 
 t.test(

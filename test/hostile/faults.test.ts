@@ -4,8 +4,8 @@
 // exactly one 'close' event, 1006, wasClean false, and everything released.
 import { once } from 'node:events';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
-import type { ServerOptions } from '../../lib/server.js';
+import { connect } from '../../lib/client/client.js';
+import type { ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket, WebSocketOptions } from '../../lib/websocket.js';
 import { frame, sframe } from '../helpers/frames.js';
 import { RawPeer } from '../helpers/raw-peer.js';

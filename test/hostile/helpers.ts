@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { isValidWireCloseCode } from '../../lib/protocol/close.js';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 
 export const MiB = 1024 * 1024;

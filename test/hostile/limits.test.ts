@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { HandshakeError } from '../../lib/errors.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import type { WebSocket } from '../../lib/websocket.js';

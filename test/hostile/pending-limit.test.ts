@@ -3,7 +3,7 @@
 // deadline, memory stays bounded, and honest clients after them are served.
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { HandshakeError } from '../../lib/errors.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES } from '../../lib/handshake/pending-limit.js';
 import type { WebSocket } from '../../lib/websocket.js';

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { closeCodeIn, frame, sframe } from '../helpers/frames.js';
 import { upgradeRequest } from '../helpers/http.js';

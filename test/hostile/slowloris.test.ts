@@ -4,7 +4,7 @@
 // client must still be served while they hang on.
 import * as net from 'node:net';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { fdLimit, listen, memoryWatch, mib, MiB, resources, settle, track, waitFor } from './helpers.js';
 

@@ -19,7 +19,7 @@ import { selfSignedCert } from '../helpers/tls.js';
 import {
   catchEscapes, isReportableCloseCode, listen, resources, settle, sleep, track, waitFor, type CloseRecord,
 } from './helpers.js';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { acceptKey } from '../../lib/handshake/key.js';
 import { prng } from '../helpers/prng.js';
 import { onRequestHead } from '../helpers/http.js';

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { connect } from '../../lib/client/client.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import { NO_OPENSSL, certificate, closeOf, echoServer, exchangeStream, connectHeaders, nextMessage, rawSession, trust } from './helpers.js';
 
 const skip = certificate() === null ? NO_OPENSSL : false;

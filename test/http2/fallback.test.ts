@@ -2,9 +2,9 @@
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import { failure } from '../helpers/failure.js';
 import { NO_OPENSSL, certificate, echoServer, nextMessage, trust } from './helpers.js';
 

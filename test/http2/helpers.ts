@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { caSignedCert, selfSignedCert } from '../helpers/tls.js';
 

@@ -9,7 +9,7 @@ import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { UpgradeRequest } from '../../lib/handshake/request.js';
 import { Browser, findChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { NO_OPENSSL, certificate, closeOf } from './helpers.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { UpgradeRequest } from '../../lib/handshake/request.js';
 import { closeOf } from './helpers.js';
 

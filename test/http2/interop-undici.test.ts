@@ -3,7 +3,7 @@
 // verifying our certificate against a CA made here.
 import t from 'tap';
 import * as undici from 'undici';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import type { UpgradeRequest } from '../../lib/handshake/request.js';
 import { NO_OPENSSL, type Test, caCertificate, closeOf } from './helpers.js';

@@ -2,9 +2,9 @@
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { HandshakeError } from '../../lib/errors.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { failure } from '../helpers/failure.js';
 import { closeOf, echoServer, nextMessage, rawSession, until } from './helpers.js';

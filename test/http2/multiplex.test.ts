@@ -1,7 +1,7 @@
 // Many WebSockets on one HTTP/2 session, our client against our server, and the exact bytes inside DATA frames.
 import t from 'tap';
-import { connect } from '../../lib/client.js';
-import { H2_SESSION_IDLE, pooledSessionCount } from '../../lib/client-h2.js';
+import { connect } from '../../lib/client/client.js';
+import { H2_SESSION_IDLE, pooledSessionCount } from '../../lib/client/h2.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { cframe } from '../helpers/frames.js';
 import { NO_OPENSSL, type Test, certificate, closeOf, connectHeaders, echoServer, rawSession, trust, until } from './helpers.js';

@@ -1,7 +1,7 @@
 // Every refused extended CONNECT gets an HTTP/2 response (or nghttp2's stream reset) and the session goes on.
 import { once } from 'node:events';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { HandshakeError, UpgradeRejection } from '../../lib/errors.js';
 import { failure } from '../helpers/failure.js';
 import { connectHeaders, echoServer, exchangeStream, h2Frame, hpackLiterals, parseFrames, rawSession, tcp, until } from './helpers.js';

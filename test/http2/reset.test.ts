@@ -2,9 +2,9 @@
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
-import { pooledSessionCount } from '../../lib/client-h2.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { connect } from '../../lib/client/client.js';
+import { pooledSessionCount } from '../../lib/client/h2.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { cframe } from '../helpers/frames.js';
 import { closeOf, connectHeaders, echoServer, nextMessage, rawSession, until } from './helpers.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { WebSocket as UndiciWebSocket } from 'undici';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { parseRetryAfter } from '../../lib/protocol/retry-after.js';
 import type { WebSocket } from '../../lib/websocket.js';

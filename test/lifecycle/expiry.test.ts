@@ -1,7 +1,7 @@
 // Session expiry over real sockets on a manual clock: authorize's expiresAt and ws.expireAt().
 import t from 'tap';
 import { once } from 'node:events';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { WebSocket } from '../../lib/websocket.js';
 import { closePayload } from '../helpers/frames.js';

@@ -1,7 +1,7 @@
 // Shared pieces of the lifecycle tests (expiry, accept-then-close, close codes, drain).
 import { once } from 'node:events';
 import { UpgradeRejection } from '../../lib/errors.js';
-import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { RawPeer } from '../helpers/raw-peer.js';

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['options.ts', 'timers.ts', 'expiry.ts', 'iterator.ts', 'incoming-stream.ts', 'outgoing-stream.ts'],
   ['websocket.ts'],
   ['streams.ts', 'pubsub/', 'resume/'],
-  ['server.ts', 'server-h2.ts', 'server-resume.ts', 'session.ts', 'shutdown.ts', 'client.ts', 'client-h2.ts', 'client-proxy.ts', 'client-stream.ts', 'client-attempt.ts', 'client-redirect.ts', 'client-session.ts', 'client-abort.ts'],
+  ['server/', 'client/'],
   ['web/', 'reconnect/'],
   ['index.ts'],
   ['cli.ts', 'cli/'],

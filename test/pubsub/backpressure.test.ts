@@ -72,7 +72,7 @@ t.test("'close': the stalled subscriber is closed with 1008; the others get all"
 });
 
 t.test('maxBackpressure and backpressurePolicy are validated', async (t) => {
-  const { WebSocketServer } = await import('../../lib/server.js');
+  const { WebSocketServer } = await import('../../lib/server/server.js');
   t.throws(() => new WebSocketServer({ maxBackpressure: -1 }), { code: 'ERR_WS_INVALID_ARGUMENT' });
   t.throws(() => new WebSocketServer({ backpressurePolicy: 'wait' as BackpressurePolicy }), { code: 'ERR_WS_INVALID_ARGUMENT' });
   t.throws(() => new WebSocketServer({ broker: {} as never }), { code: 'ERR_WS_INVALID_ARGUMENT' });

@@ -1,7 +1,7 @@
 // The test's side of fixtures/server-peer.ts: servers with a broker in child processes (cluster
 // workers or forked children), and clients that learn which server took them.
 import { once } from 'node:events';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { endpoint, type Endpoint } from '../helpers/exactly-once.js';
 import type { Peer } from './remote-broker.js';

@@ -1,7 +1,7 @@
 // Shared set-up of the topic tests: a server on 127.0.0.1, raw subscribers (test/helpers/raw-peer.ts)
 // with their server-side connections, and waiting for connections.
 import { once } from 'node:events';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { RawPeer, type UpgradeOptions } from '../helpers/raw-peer.js';
 

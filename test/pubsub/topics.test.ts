@@ -1,6 +1,6 @@
 // ws.subscribe / unsubscribe / topics, server.publish / subscribers, ws.publish, over real sockets.
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { InvalidArgumentError, InvalidStateError } from '../../lib/errors.js';
 import { OP } from '../helpers/frames.js';
 import { nextConnection, rawSubscriber, serverFrame, startServer } from './setup.js';

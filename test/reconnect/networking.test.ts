@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import { CookieJar } from '../../lib/http/cookie-jar.js';
 import { ReconnectingWebSocket } from '../../lib/reconnect/reconnecting-websocket.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { startTinyproxy, tinyproxyMissing } from '../helpers/tinyproxy.js';
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import { WebSocketError } from '../../lib/errors.js';
 import { ReconnectingWebSocket, type ReconnectingOptions } from '../../lib/reconnect/reconnecting-websocket.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { scriptedServer } from '../helpers/raw-server.js';

@@ -7,8 +7,8 @@
 import { once } from 'node:events';
 import t from 'tap';
 import { ReconnectingWebSocket } from '../../lib/reconnect/reconnecting-websocket.js';
-import { WebSocketServer } from '../../lib/server.js';
-import type { ResumableSession } from '../../lib/server-resume.js';
+import { WebSocketServer } from '../../lib/server/server.js';
+import type { ResumableSession } from '../../lib/server/resume.js';
 import { tcpRelay } from '../helpers/tcp-relay.js';
 
 const N = 10_000;

@@ -1,7 +1,7 @@
 // Shared pieces of the resume tests: a resume server on 127.0.0.1 and a raw client offering a session.
 import type t from 'tap';
-import type { ResumableSession } from '../../lib/server-resume.js';
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import type { ResumableSession } from '../../lib/server/resume.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import { OP } from '../helpers/frames.js';
 import { parseHeaders } from '../helpers/http.js';
 import { RawPeer } from '../helpers/raw-peer.js';

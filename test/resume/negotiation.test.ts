@@ -4,9 +4,9 @@
 // acknowledges hits the 1 MiB bound and the session starts fresh, the window expires.
 import { once } from 'node:events';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { ReconnectingWebSocket } from '../../lib/reconnect/reconnecting-websocket.js';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import { OP, closeCodeIn } from '../helpers/frames.js';
 import { switchingProtocols } from '../helpers/http.js';
 import { ManualClock } from '../helpers/manual-clock.js';

@@ -5,7 +5,7 @@
 // nothing is delivered twice.
 import { once } from 'node:events';
 import t from 'tap';
-import { ServerResume, type ResumableSession } from '../../lib/server-resume.js';
+import { ServerResume, type ResumableSession } from '../../lib/server/resume.js';
 import type { UpgradeRequest } from '../../lib/handshake/request.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { closed, wsPair } from '../helpers/pair.js';

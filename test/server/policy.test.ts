@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import t from 'tap';
-import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server/server.js';
 import { UpgradeRejection } from '../../lib/errors.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { cframe, closePayload, OP } from '../helpers/frames.js';

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import t from 'tap';
 import { UpgradeRejection } from '../../lib/errors.js';
-import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions, type UpgradeRequest } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { cframe, closePayload, OP } from '../helpers/frames.js';
 import { SAMPLE_ACCEPT, parseResponse, upgradeRequest } from '../helpers/http.js';

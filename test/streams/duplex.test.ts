@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { ConnectionClosedError, InvalidArgumentError } from '../../lib/errors.js';
 import { createWebSocketStream } from '../../lib/streams.js';
 import type { WebSocket } from '../../lib/websocket.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { ProtocolError } from '../../lib/errors.js';
 import { setZlibConcurrency, DEFAULT_ZLIB_CONCURRENCY } from '../../lib/extensions/permessage-deflate.js';
 import { MESSAGE_STREAM_HIGH_WATER_MARK, MessageStream } from '../../lib/incoming-stream.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import t from 'tap';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { ProtocolError, WebSocketError } from '../../lib/errors.js';
 import { MESSAGE_STREAM_HIGH_WATER_MARK, MessageStream } from '../../lib/incoming-stream.js';
 import type { WebSocket } from '../../lib/websocket.js';

@@ -1,6 +1,6 @@
 /** Shared setup of the stream tests: a server on 127.0.0.1 and its next connection. */
 export type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0];
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import type { MessageStream } from '../../lib/incoming-stream.js';
 

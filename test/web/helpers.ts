@@ -1,6 +1,6 @@
 // What the tests of lib/web share: an echo server of this project, and a recorder of a
 // browser-style WebSocket's events as short strings, in order.
-import { WebSocketServer, type ServerOptions } from '../../lib/server.js';
+import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket as Connection } from '../../lib/websocket.js';
 
 type Test = { teardown(fn: () => unknown): void };

@@ -3,7 +3,7 @@
 // stack of its own (the cause has the one that matters), and Error.stackTraceLimit is left as it was.
 import { once } from 'node:events';
 import t from 'tap';
-import { WebSocketServer } from '../../lib/server.js';
+import { WebSocketServer } from '../../lib/server/server.js';
 import { WebSocketError, withoutStack } from '../../lib/errors.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import { RawPeer } from '../helpers/raw-peer.js';

@@ -4,9 +4,9 @@
  * refreshed before every attempt) and the cookie jar's Cookie for the URL;
  * and what it stores afterwards: the Set-Cookie fields of any answer.
  */
-import { InvalidArgumentError } from './errors.js';
-import type { CookieStore } from './http/cookie-jar.js';
-import { withoutCredentials } from './http/redirect.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { CookieStore } from '../http/cookie-jar.js';
+import { withoutCredentials } from '../http/redirect.js';
 
 /** Static extra request headers, or a function called with the URL before each attempt (sync or async). */
 export type HeadersOption = Record<string, string> | ((url: URL) => Record<string, string> | Promise<Record<string, string>>);

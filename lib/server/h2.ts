@@ -7,17 +7,17 @@
  */
 import type * as http2 from 'node:http2'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import type { Socket } from 'node:net';
-import { UpgradeRejection } from './errors.js';
-import { http2Rejection, http2Response, inputFromHttp2, isWebSocketConnect, readHttp2Upgrade } from './handshake/http2.js';
-import { negotiateUpgrade, type UpgradePolicy } from './handshake/negotiate.js';
-import { internalError } from './handshake/reject.js';
-import { buildUpgradeRequest, type UpgradeRequest } from './handshake/request.js';
-import { REJECT_LINGER, type HeadLimits } from './http/limits.js';
-import type { ResolvedOptions } from './options.js';
-import { Http2StreamTransport } from './transport/http2.js';
-import { WebSocket, type TopicHost } from './websocket.js';
-import type { SessionTerms } from './handshake/session-terms.js';
-import type { Clock } from './timers.js';
+import { UpgradeRejection } from '../errors.js';
+import { http2Rejection, http2Response, inputFromHttp2, isWebSocketConnect, readHttp2Upgrade } from '../handshake/http2.js';
+import { negotiateUpgrade, type UpgradePolicy } from '../handshake/negotiate.js';
+import { internalError } from '../handshake/reject.js';
+import { buildUpgradeRequest, type UpgradeRequest } from '../handshake/request.js';
+import { REJECT_LINGER, type HeadLimits } from '../http/limits.js';
+import type { ResolvedOptions } from '../options.js';
+import { Http2StreamTransport } from '../transport/http2.js';
+import { WebSocket, type TopicHost } from '../websocket.js';
+import type { SessionTerms } from '../handshake/session-terms.js';
+import type { Clock } from '../timers.js';
 
 /** Default cap on concurrent WebSocket streams per HTTP/2 session (RFC 9113 §6.5.2 recommends advertising at least 100). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;

@@ -4,18 +4,14 @@
  * proxy, over TLS to the proxy. The WebSocket handshake (and the server's TLS,
  * for wss://) then runs inside the tunnel, end to end.
  */
-import { watchAbort } from './client-abort.js';
 import * as net from 'node:net';
 import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
-import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from './errors.js';
-import { collectBody } from './handshake/response-body.js';
-import { reasonPhrase } from './handshake/response.js';
-import { HeadParseError, HeadParser } from './http/head-parser.js';
-import { HeaderList } from './http/headers.js';
-import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY, type HeadLimits } from './http/limits.js';
-import { proxyFromEnv, type ProxyEnv } from './http/proxy-env.js';
-import { readHead } from './http/read-head.js';
-import { isFieldValue, isToken } from './http/tokens.js';
+import { settleOnce } from './settle.js';
+import { HandshakeError, InvalidArgumentError, PROXY_ERROR_CODES } from '../errors.js';
+import { HeaderList } from '../http/headers.js';
+import type { HeadLimits } from '../http/limits.js';
+import { proxyFromEnv, type ProxyEnv } from '../http/proxy-env.js';
+import { isFieldValue, isToken } from '../http/tokens.js';
 
 /** The proxy options of connect(). */
 export interface ProxyOptions {
@@ -109,65 +105,41 @@ export function openTunnel(route: ProxyRoute, host: string, port: number, limits
         servername: route.tls?.servername ?? (net.isIP(proxyHost) === 0 ? proxyHost : undefined),
       })
       : net.connect({ host: proxyHost, port: proxyPort });
-    let settled = false;
-    let stopReading: (() => void) | null = null;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      stopReading?.();
-      socket.destroy();
-      reject(err);
-    };
-    const unwatch = watchAbort(signal, `${route.url.protocol}//${authority(host, port)}`, fail);
+    const stage = settleOnce({
+      reject,
+      release: () => socket.destroy(),
+      signal,
+      href: `${route.url.protocol}//${authority(host, port)}`,
+      timeout,
+      expired: () => new HandshakeError(PROXY_ERROR_CODES.TIMEOUT, `No answer to CONNECT ${authority(host, port)} from ${where} within ${timeout} ms`),
+    });
+    const fail = stage.fail;
     const onError = (err: Error): void => {
       fail(new HandshakeError(PROXY_ERROR_CODES.CONNECT, `Could not open a tunnel through ${where}: ${err.message}`, {}, { cause: err }));
     };
-    const timer = setTimeout(() => {
-      fail(new HandshakeError(PROXY_ERROR_CODES.TIMEOUT, `No answer to CONNECT ${authority(host, port)} from ${where} within ${timeout} ms`));
-    }, timeout);
     socket.on('error', onError);
     const target = authority(host, port);
     let request = `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n`;
     for (const [name, value] of route.fields) request += `${name}: ${value}\r\n`;
     socket.write(`${request}\r\n`);
-    stopReading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
-      stopReading = null;
-      if (err !== null) {
-        if (!(err instanceof HeadParseError)) return onError(err);
-        const tooLarge = err.reason !== 'malformed';
-        return fail(
-          new HandshakeError(
-            tooLarge ? PROXY_ERROR_CODES.RESPONSE_TOO_LARGE : PROXY_ERROR_CODES.INVALID_RESPONSE,
-            `Invalid answer to CONNECT from ${where}: ${err.message}`,
-          ),
-        );
-      }
-      const headers = new HeaderList(head!.headers);
-      if (head!.status >= 200 && head!.status <= 299) {
-        settled = true;
-        clearTimeout(timer);
-        unwatch();
+    const invalid = { tooLarge: PROXY_ERROR_CODES.RESPONSE_TOO_LARGE, malformed: PROXY_ERROR_CODES.INVALID_RESPONSE, message: `Invalid answer to CONNECT from ${where}` };
+    stage.readAnswer(socket, limits, invalid, onError, (head, rest) => {
+      const headers = new HeaderList(head.headers);
+      if (head.status >= 200 && head.status <= 299) {
+        stage.succeed();
         socket.off('error', onError);
         // A proxy has nothing to say after its 2xx; whatever came along is the server's.
-        if (rest!.length > 0) socket.unshift(rest!);
+        if (rest.length > 0) socket.unshift(rest);
         return resolve(socket);
       }
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.on('error', () => {});
-      collectBody(socket, head!.status, headers, rest!, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {
-        const text = head!.statusText || reasonPhrase(head!.status);
-        fail(
-          new HandshakeError(
-            PROXY_ERROR_CODES.REFUSED,
-            `${where} refused the tunnel to ${target} with ${head!.status}${text ? ` ${text}` : ''}` +
-              (head!.status === 407 ? ' (it wants credentials: put user:pass in the proxy URL or a Proxy-Authorization in proxyHeaders)' : ''),
-            { status: head!.status, headers: headers.toRecord(), rawHeaders: headers.toRaw(), body },
-          ),
-        );
-      });
+      stage.refuse(socket, onError, head, headers, rest, (text, details) =>
+        new HandshakeError(
+          PROXY_ERROR_CODES.REFUSED,
+          `${where} refused the tunnel to ${target} with ${head.status}${text ? ` ${text}` : ''}` +
+            (head.status === 407 ? ' (it wants credentials: put user:pass in the proxy URL or a Proxy-Authorization in proxyHeaders)' : ''),
+          details,
+        ),
+      );
     });
   });
 }

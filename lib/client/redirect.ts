@@ -1,13 +1,13 @@
 /**
  * connect()'s attempts in sequence: one per redirect hop when
  * `followRedirects` is on, each with its headers and cookies evaluated
- * afresh (lib/client-attempt.ts); Set-Cookie stored from every answer.
+ * afresh (lib/client/attempt.ts); Set-Cookie stored from every answer.
  */
-import { attemptHeaders, storeCookies, type HeadersOption } from './client-attempt.js';
-import { HandshakeError, InvalidArgumentError } from './errors.js';
-import type { CookieStore } from './http/cookie-jar.js';
-import { DEFAULT_MAX_REDIRECTS, REDIRECT_STATUSES, redirectTarget, sameOrigin } from './http/redirect.js';
-import type { WebSocket } from './websocket.js';
+import { attemptHeaders, storeCookies, type HeadersOption } from './attempt.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
+import type { CookieStore } from '../http/cookie-jar.js';
+import { DEFAULT_MAX_REDIRECTS, REDIRECT_STATUSES, redirectTarget, sameOrigin } from '../http/redirect.js';
+import type { WebSocket } from '../websocket.js';
 
 export interface RedirectOptions {
   headers?: HeadersOption;

@@ -6,14 +6,14 @@
  * of the server) which outlives its transports.
  */
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError, UpgradeRejection } from './errors.js';
-import type { Authorizer } from './handshake/authorize.js';
-import type { UpgradeRequest } from './handshake/request.js';
-import { ResumeLink, closeIfOpen } from './resume/link.js';
-import { DEFAULT_RESUME_BUFFER, ResumeState, outgoing } from './resume/state.js';
-import { RESUME_HEADER, formatAnswer, newSessionId, parseOffer } from './resume/wire.js';
-import { after, systemClock, type Clock } from './timers.js';
-import type { SendData, WebSocket } from './websocket.js';
+import { InvalidArgumentError, UpgradeRejection } from '../errors.js';
+import type { Authorizer } from '../handshake/authorize.js';
+import type { UpgradeRequest } from '../handshake/request.js';
+import { ResumeLink, closeIfOpen } from '../resume/link.js';
+import { DEFAULT_RESUME_BUFFER, ResumeState, outgoing } from '../resume/state.js';
+import { RESUME_HEADER, formatAnswer, newSessionId, parseOffer } from '../resume/wire.js';
+import { after, systemClock, type Clock } from '../timers.js';
+import type { SendData, WebSocket } from '../websocket.js';
 
 /** How long a server keeps a session without a transport, by default (ms). */
 export const DEFAULT_RESUME_WINDOW = 30_000;

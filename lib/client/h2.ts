@@ -4,19 +4,19 @@
  * own extended CONNECT stream. The session is closed once its last
  * WebSocket closed and {@link H2_SESSION_IDLE} ms passed without a new one.
  */
-import { watchAbort } from './client-abort.js';
+import { settleOnce } from './settle.js';
 import type * as http2 from 'node:http2'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import * as net from 'node:net';
 import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
-import { HandshakeError } from './errors.js';
-import type { ClientRequestPlan } from './handshake/client-request.js';
-import { checkHttp2Response } from './handshake/client-response.js';
-import type { HeaderField } from './http/head-parser.js';
-import { HeaderList } from './http/headers.js';
-import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY } from './http/limits.js';
-import type { ResolvedOptions } from './options.js';
-import { Http2StreamTransport } from './transport/http2.js';
-import { WebSocket } from './websocket.js';
+import { HandshakeError } from '../errors.js';
+import type { ClientRequestPlan } from '../handshake/client-request.js';
+import { checkHttp2Response } from '../handshake/client-response.js';
+import type { HeaderField } from '../http/head-parser.js';
+import { HeaderList } from '../http/headers.js';
+import { ERROR_BODY_TIMEOUT, MAX_ERROR_BODY } from '../http/limits.js';
+import type { ResolvedOptions } from '../options.js';
+import { Http2StreamTransport } from '../transport/http2.js';
+import { WebSocket } from '../websocket.js';
 
 /** Milliseconds a pooled HTTP/2 session stays open after its last WebSocket closed. */
 export const H2_SESSION_IDLE = 1_000;
@@ -43,7 +43,7 @@ export interface Http2DialOptions {
   tls?: tls.ConnectionOptions;
   /** '2' offers only h2 in ALPN; 'auto' offers h2 and http/1.1. */
   mode: '2' | 'auto';
-  /** Opens a tunnel to the server through a proxy (lib/client-proxy.ts) instead of dialing it. */
+  /** Opens a tunnel to the server through a proxy (lib/client/proxy.ts) instead of dialing it. */
   tunnel?: () => Promise<net.Socket>;
   /** Identifies the tunnel's proxy and its CONNECT fields, for the pool key: sessions through different proxies are not shared. */
   via?: string;
@@ -233,20 +233,18 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
     }
     streamOpened(entry);
     stream.once('close', () => streamClosed(entry));
-    let settled = false;
     let responded = false;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      if (!stream.destroyed) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_CANCEL);
-      reject(err);
-    };
-    const unwatch = watchAbort(signal, plan.url.href, fail);
-    const timer = setTimeout(() => {
-      fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within the handshake timeout`));
-    }, Math.max(0, deadline - Date.now()));
+    const stage = settleOnce({
+      reject,
+      release: () => {
+        if (!stream.destroyed) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_CANCEL);
+      },
+      signal,
+      href: plan.url.href,
+      timeout: Math.max(0, deadline - Date.now()),
+      expired: () => new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within the handshake timeout`),
+    });
+    const fail = stage.fail;
     stream.on('error', () => {});
     stream.once('close', () => {
       if (responded) return;
@@ -255,7 +253,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       fail(new HandshakeError('ERR_WS_CONNECT', `The HTTP/2 stream to ${plan.url.href} closed before the server answered${why}`));
     });
     stream.once('response', (raw) => {
-      if (settled) return;
+      if (stage.settled) return;
       responded = true;
       const status = Number(raw[':status']);
       const list = responseFields(raw);
@@ -266,9 +264,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
       } catch (e) {
         return fail(e as HandshakeError);
       }
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
+      stage.succeed();
       stream.pause();
       resolve(
         new WebSocket({
@@ -288,7 +284,7 @@ export function openStream(entry: PooledSession, plan: ClientRequestPlan, resolv
 
     // A refusal: keep the status and headers and read the start of the body, as over HTTP/1.1.
     const refused = (status: number, list: HeaderList): void => {
-      clearTimeout(timer);
+      stage.stopDeadline();
       const parts: Buffer[] = [];
       let length = 0;
       const finish = (): void => {

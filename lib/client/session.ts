@@ -5,11 +5,11 @@
  * application's, open after the WebSocket closed.
  */
 import type * as http2 from 'node:http2';
-import { openStream, type PooledSession } from './client-h2.js';
-import { HandshakeError, InvalidArgumentError } from './errors.js';
-import type { ClientRequestPlan } from './handshake/client-request.js';
-import type { ResolvedOptions } from './options.js';
-import type { WebSocket } from './websocket.js';
+import { openStream, type PooledSession } from './h2.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
+import type { ClientRequestPlan } from '../handshake/client-request.js';
+import type { ResolvedOptions } from '../options.js';
+import type { WebSocket } from '../websocket.js';
 
 /** Options that choose how connect() reaches the server itself, so they cannot go with a supplied session. */
 const NOT_WITH_SESSION = ['tls', 'proxy', 'proxyHeaders', 'proxyTls', 'createConnection'] as const;

@@ -2,9 +2,9 @@
  * What `authorize` decided about a new connection's lifetime, applied to it
  * before the server announces it (see lib/handshake/session-terms.ts).
  */
-import { UpgradeRejection } from './errors.js';
-import type { SessionTerms } from './handshake/session-terms.js';
-import { WebSocket } from './websocket.js';
+import { UpgradeRejection } from '../errors.js';
+import type { SessionTerms } from '../handshake/session-terms.js';
+import { WebSocket } from '../websocket.js';
 
 /**
  * Arm the expiry, or close at once (accept-then-close, or an expiry already

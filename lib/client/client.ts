@@ -1,35 +1,24 @@
 import type * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
-import type { HeadersOption } from './client-attempt.js';
-import { abortError, abortPromise, checkSignal, watchAbort } from './client-abort.js';
-import { acquireSession, openStream } from './client-h2.js';
-import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './client-proxy.js';
-import { followRedirects, type RedirectOptions } from './client-redirect.js';
-import { checkSessionOptions, openOnSession } from './client-session.js';
-import { openVia, type CreateConnection } from './client-stream.js';
-import { HandshakeError, InvalidArgumentError } from './errors.js';
-import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
-import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from './handshake/client-request.js';
-import { checkSwitchingResponse } from './handshake/client-response.js';
-import { deflateOptions } from './handshake/extensions.js';
-import { HeadParseError, HeadParser, type ResponseHead } from './http/head-parser.js';
-import { HeaderList } from './http/headers.js';
-import {
-  CLIENT_HEAD_LIMITS,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  ERROR_BODY_TIMEOUT,
-  MAX_ERROR_BODY,
-  positiveInteger,
-  resolveLimits,
-  type HeadLimits,
-} from './http/limits.js';
-import { readHead } from './http/read-head.js';
-import { collectBody } from './handshake/response-body.js';
-import { reasonPhrase } from './handshake/response.js';
-import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from './options.js';
-import { SocketTransport } from './transport/socket.js';
-import { WebSocket } from './websocket.js';
+import type { HeadersOption } from './attempt.js';
+import { abortError, abortPromise, checkSignal } from './abort.js';
+import { acquireSession, openStream } from './h2.js';
+import { openTunnel, resolveProxy, type ProxyOptions, type ProxyRoute } from './proxy.js';
+import { followRedirects, type RedirectOptions } from './redirect.js';
+import { checkSessionOptions, openOnSession } from './session.js';
+import { settleOnce } from './settle.js';
+import { openVia, type CreateConnection } from './stream.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import { parseWebSocketUrl, planClientRequest, type ClientRequestPlan } from '../handshake/client-request.js';
+import { checkSwitchingResponse } from '../handshake/client-response.js';
+import { deflateOptions } from '../handshake/extensions.js';
+import { HeaderList } from '../http/headers.js';
+import { CLIENT_HEAD_LIMITS, DEFAULT_HANDSHAKE_TIMEOUT, positiveInteger, resolveLimits, type HeadLimits } from '../http/limits.js';
+import { resolveOptions, type ResolvedOptions, type WebSocketOptions } from '../options.js';
+import { SocketTransport } from '../transport/socket.js';
+import { WebSocket } from '../websocket.js';
 
 /** Options of {@link connect}; the {@link WebSocketOptions} apply to the resulting connection. */
 export interface ClientOptions extends WebSocketOptions, ProxyOptions, RedirectOptions {
@@ -117,7 +106,7 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   if (options.createConnection !== undefined && (typeof options.createConnection !== 'function' || mode !== '1.1')) {
     throw new InvalidArgumentError("Option createConnection must be a function and is for HTTP/1.1; for HTTP/2 pass a session with http: '2'");
   }
-  // One attempt per redirect hop (lib/client-redirect.ts); each hop has the whole handshakeTimeout.
+  // One attempt per redirect hop (lib/client/redirect.ts); each hop has the whole handshakeTimeout.
   return followRedirects(parseWebSocketUrl(url), options, async (target, headers, crossed) => {
     const plan = planClientRequest(target, { protocols: options.protocols, headers, origin: options.origin, deflate });
     if (options.session !== undefined) {
@@ -196,79 +185,47 @@ function dial(
       (plan.secure
         ? process.getBuiltinModule('node:tls').connect({ ...options.tls, host: plan.host, port: plan.port, servername: options.tls?.servername ?? plan.servername })
         : net.connect({ host: plan.host, port: plan.port }));
-    let settled = false;
-    let stopReading: (() => void) | null = null;
-    const fail = (err: HandshakeError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
-      stopReading?.();
-      socket.destroy();
-      reject(err);
-    };
-    const unwatch = watchAbort(options.signal, plan.url.href, fail);
+    const stage = settleOnce({
+      reject,
+      release: () => socket.destroy(),
+      signal: options.signal,
+      href: plan.url.href,
+      timeout,
+      expired: () => new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within ${timeout} ms`),
+    });
+    const fail = stage.fail;
     const onError = (err: Error): void => {
       fail(new HandshakeError('ERR_WS_CONNECT', `Could not connect to ${plan.url.href}: ${err.message}`, {}, { cause: err }));
     };
-    const timer = setTimeout(() => {
-      fail(new HandshakeError('ERR_WS_HANDSHAKE_TIMEOUT', `No WebSocket handshake response from ${plan.url.href} within ${timeout} ms`));
-    }, timeout);
     socket.on('error', onError);
     socket.write(plan.request);
 
-    // A refusal: keep the status and headers, and read the start of the body so callers can show or act on it.
-    const refused = (head: ResponseHead, headers: HeaderList, rest: Buffer): void => {
-      clearTimeout(timer);
-      // A reset after the answer only ends the body early; the refusal is what matters.
-      socket.off('error', onError);
-      socket.on('error', () => {});
-      collectBody(socket, head.status, headers, rest, MAX_ERROR_BODY, ERROR_BODY_TIMEOUT, (body) => {
-        const text = head.statusText || reasonPhrase(head.status);
-        fail(
-          new HandshakeError(
-            'ERR_WS_UPGRADE_STATUS',
-            `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`,
-            { status: head.status, headers: headers.toRecord(), rawHeaders: headers.toRaw(), body },
-          ),
-        );
-      });
-    };
-
-    stopReading = readHead(socket, new HeadParser('response', limits), (err, head, rest) => {
-      stopReading = null;
-      if (err !== null) {
-        if (!(err instanceof HeadParseError)) return onError(err);
-        const tooLarge = err.reason !== 'malformed';
-        return fail(
-          new HandshakeError(
-            tooLarge ? 'ERR_WS_RESPONSE_TOO_LARGE' : 'ERR_WS_INVALID_RESPONSE',
-            `Invalid handshake response from ${plan.url.href}: ${err.message}`,
-          ),
+    const invalid = { tooLarge: 'ERR_WS_RESPONSE_TOO_LARGE', malformed: 'ERR_WS_INVALID_RESPONSE', message: `Invalid handshake response from ${plan.url.href}` };
+    stage.readAnswer(socket, limits, invalid, onError, (head, rest) => {
+      const headers = new HeaderList(head.headers);
+      if (head.status !== 101) {
+        return stage.refuse(socket, onError, head, headers, rest, (text, details) =>
+          new HandshakeError('ERR_WS_UPGRADE_STATUS', `The server refused the WebSocket upgrade with ${head.status}${text ? ` ${text}` : ''} (expected 101)`, details),
         );
       }
-      const headers = new HeaderList(head!.headers);
-      if (head!.status !== 101) return refused(head!, headers, rest!);
       let accepted;
       try {
-        accepted = checkSwitchingResponse(head!, headers, plan, resolved.maxPayload);
+        accepted = checkSwitchingResponse(head, headers, plan, resolved.maxPayload);
       } catch (e) {
         return fail(e as HandshakeError);
       }
-      settled = true;
-      clearTimeout(timer);
-      unwatch();
+      stage.succeed();
       socket.off('error', onError);
       resolve(
         new WebSocket({
           role: 'client',
           transport: new SocketTransport(socket),
-          head: rest!,
+          head: rest,
           protocol: accepted.protocol,
           extensions: accepted.extensions.header,
           transform: accepted.extensions.transform,
           url: plan.url.href,
-          handshake: { status: head!.status, statusText: head!.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
+          handshake: { status: head.status, statusText: head.statusText, headers: headers.toRecord(), rawHeaders: headers.toRaw() },
           options: resolved,
         }),
       );

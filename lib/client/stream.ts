@@ -8,10 +8,10 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
-import { HandshakeError } from './errors.js';
-import type { ClientRequestPlan } from './handshake/client-request.js';
-import type { HeadLimits } from './http/limits.js';
-import { openTunnel, type ProxyRoute } from './client-proxy.js';
+import { HandshakeError } from '../errors.js';
+import type { ClientRequestPlan } from '../handshake/client-request.js';
+import type { HeadLimits } from '../http/limits.js';
+import { openTunnel, type ProxyRoute } from './proxy.js';
 
 /** Supplies the byte stream of one connection (an own socket pool, a Unix socket, a tunnel). */
 export type CreateConnection = (url: URL, options: { host: string; port: number; secure: boolean }) => Duplex | Promise<Duplex>;

@@ -3,7 +3,7 @@
  * stream (direct dial, proxy tunnel, HTTP/2 stream) watches the signal and fails with
  * ERR_WS_ABORTED, destroying what it holds at once.
  */
-import { HandshakeError, InvalidArgumentError } from './errors.js';
+import { HandshakeError, InvalidArgumentError } from '../errors.js';
 
 /** The error an aborted dial rejects with (code ERR_WS_ABORTED, name 'AbortError', cause: the signal's reason). */
 export function abortError(href: string, signal: AbortSignal): HandshakeError {

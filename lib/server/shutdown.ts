@@ -3,10 +3,10 @@
  * (code, reason, the `retry-after=SECONDS` hint) and the drain schedule that
  * spreads the closes over a window so that clients reconnect gradually.
  */
-import { InvalidArgumentError } from './errors.js';
-import { encodeClosePayload } from './protocol/close.js';
-import { withRetryAfter } from './protocol/retry-after.js';
-import { systemClock, type Clock } from './timers.js';
+import { InvalidArgumentError } from '../errors.js';
+import { encodeClosePayload } from '../protocol/close.js';
+import { withRetryAfter } from '../protocol/retry-after.js';
+import { systemClock, type Clock } from '../timers.js';
 
 /** Options of `server.close()`. */
 export interface ServerCloseOptions {
