@@ -23,7 +23,7 @@ t.test('--redis: members of one room on two chat processes get every line exactl
   const subscribes: string[] = [];
   const waiting: { n: number; resolve: () => void }[] = [];
   await monitor.monitor((line: string) => {
-    if (!line.includes(`"subscribe" "${CHANNEL}"`)) return;
+    if (!line.toLowerCase().includes(`"subscribe" "${CHANNEL}"`)) return;
     subscribes.push(line);
     for (const w of waiting.filter((w) => w.n <= subscribes.length)) waiting.splice(waiting.indexOf(w), 1), w.resolve();
   });
