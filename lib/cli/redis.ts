@@ -7,6 +7,7 @@ import { UsageError } from './args.js';
 interface RedisClient extends NodeRedisClient {
   connect(): Promise<unknown>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
   duplicate(overrides?: object): RedisClient;
   /** node-redis v5+ (v4: quit). */
   close?(): Promise<unknown>;
@@ -48,13 +49,16 @@ export async function connectRedis(url: string, log: (line: string) => void): Pr
   const reconnectStrategy = (retries: number): number | false => (connected ? Math.min(100 * 2 ** retries, 2000) : false);
   const publisher = createClient({ url, name: 'rfcws-publisher', disableOfflineQueue: true, socket: { reconnectStrategy, connectTimeout: 5000 } });
   const subscriber = publisher.duplicate({ name: 'rfcws-subscriber', disableOfflineQueue: false });
-  let lastError = '';
+  // Each client retries every 2 s during an outage, failing each time the same way: its error
+  // is logged when it changes, and again only after the client was ready in between.
   for (const [role, c] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
+    let lastError = '';
     c.on('error', (err) => {
       const line = `redis ${role}: ${err.message || (err as { code?: string }).code || String(err)}`;
       if (connected && line !== lastError) log(line);
       lastError = line;
     });
+    c.on('ready', () => (lastError = ''));
   }
   try {
     await Promise.all([publisher.connect(), subscriber.connect()]);

@@ -7,7 +7,7 @@ import type { Broker } from '../pubsub/broker.js';
 import { ClusterBroker } from '../pubsub/cluster-broker.js';
 import type { WebSocket } from '../websocket.js';
 import { intOption, parse, readFileFor, UsageError } from './args.js';
-import { loggedBroker } from './broker-log.js';
+import { BrokerFailureLog, loggedBroker } from './broker-log.js';
 import { connectRedis, redisUrlOption } from './redis.js';
 import { reportListening, runWorkers, workerRole } from './workers.js';
 
@@ -140,8 +140,9 @@ export async function serve(argv: string[]): Promise<void> {
     closeBroker = () => cluster.close();
   }
 
+  const failures = new BrokerFailureLog(log);
   const server = new WebSocketServer({
-    broker: broker === undefined ? undefined : loggedBroker(broker, log),
+    broker: broker === undefined ? undefined : loggedBroker(broker, log, failures),
     reusePort: role?.mode === 'reusePort',
     port: role?.port ?? port,
     host: values.host ?? '127.0.0.1',
@@ -182,7 +183,7 @@ export async function serve(argv: string[]): Promise<void> {
     log(`refused ${status}${where}: ${reason.message}`);
   });
   server.on('error', (err) => log(`server error: ${err.message}`));
-  server.on('brokerError', (err) => log(`broker error ${err.code}: ${err.message}`));
+  server.on('brokerError', (err) => failures.failure(err));
 
   const address = await server.listen();
   if (role === null) announce(address);

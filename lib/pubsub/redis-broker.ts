@@ -23,6 +23,8 @@ export interface IoRedisClient {
   on(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
   off(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
   readonly status: string;
+  /** What the client was created with; a publisher must turn both off (see {@link RedisBroker}). */
+  readonly options?: { enableOfflineQueue?: boolean; autoResendUnfulfilledCommands?: boolean };
 }
 
 export type RedisClientLike = NodeRedisClient | IoRedisClient;
@@ -53,6 +55,21 @@ function check(name: string, c: RedisClientLike): 'node-redis' | 'ioredis' {
   throw new InvalidArgumentError(`RedisBroker: ${name} looks like neither a \`redis\` v4+ client (pSubscribe, isReady) nor an \`ioredis\` one (status, on)`);
 }
 
+/**
+ * An ioredis publisher with its defaults would send a message after the broker reported it as
+ * failed: PUBLISHes written while Redis was unknowingly gone are resent on reconnect
+ * (`autoResendUnfulfilledCommands`), and ones given while the stream was not writable are queued
+ * (`enableOfflineQueue`). Either breaks "reported as failed, never delivered later".
+ */
+function checkIoRedisPublisher(c: IoRedisClient): void {
+  const o = c.options;
+  if (o === undefined || (o.enableOfflineQueue === false && o.autoResendUnfulfilledCommands === false)) return;
+  throw new InvalidArgumentError(
+    'RedisBroker: an ioredis publisher must be created with { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } ' +
+      '(otherwise a publish reported as failed during an outage is sent after it), e.g. client.duplicate({ enableOfflineQueue: false, autoResendUnfulfilledCommands: false })',
+  );
+}
+
 /** Rejects with ERR_WS_BROKER_TIMEOUT when `p` has not settled after `ms` (calling `onTimeout` first). */
 function within<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -78,10 +95,13 @@ function within<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => vo
  * ready (node-redis `isReady`, ioredis `status`), so a message is not parked in the client's
  * offline queue, and rejects after `timeout` (`ERR_WS_BROKER_TIMEOUT`) when Redis does not reply.
  * A PUBLISH the client had not sent yet is withdrawn then (node-redis v5+, by AbortSignal); one
- * already sent may have reached Redis. For node-redis v4 and ioredis, create the publisher with
- * `disableOfflineQueue: true` / `enableOfflineQueue: false` so that nothing queued before the
- * client noticed the outage is sent after it. Subscriptions come back when the clients
- * reconnect (both packages resubscribe on their own).
+ * already sent may have reached Redis. For node-redis v4, create the publisher with
+ * `disableOfflineQueue: true` so that nothing queued before the client noticed the outage is
+ * sent after it. An ioredis publisher must have `enableOfflineQueue: false` and
+ * `autoResendUnfulfilledCommands: false` (checked here: ioredis otherwise resends, once Redis is
+ * back, a PUBLISH that was in flight when the connection dropped, after it was reported as
+ * failed); the ioredis subscriber keeps its defaults (`autoResubscribe`). Subscriptions come
+ * back when the clients reconnect (both packages resubscribe on their own).
  */
 export class RedisBroker implements Broker {
   private readonly publisher: RedisClientLike;
@@ -98,7 +118,7 @@ export class RedisBroker implements Broker {
   private readonly dispatchIo = (channel: Buffer, message: Buffer): void => this.dispatch(message, channel);
 
   constructor(options: RedisBrokerOptions) {
-    check('publisher', options.publisher);
+    if (check('publisher', options.publisher) === 'ioredis') checkIoRedisPublisher(options.publisher as IoRedisClient);
     this.kind = check('subscriber', options.subscriber);
     this.publisher = options.publisher;
     this.subscriber = options.subscriber;

@@ -1,36 +1,21 @@
 // examples/chat on two workers (`--workers 2`): two members of a room on different workers get
 // every line exactly once, their own included (test/helpers/exactly-once.ts: markers, no sleeping).
 import t from 'tap';
-import { once } from 'node:events';
-import { connect, type WebSocket } from '../../lib/index.js';
-import { endpoint, exchange, type Endpoint } from '../helpers/exactly-once.js';
+import { exchange } from '../helpers/exactly-once.js';
+import { member, type Member } from './chat-member.js';
 import { startExample } from './start.js';
-
-/** A member of the chat: its log holds what others typed without the `guest N@pid: ` prefix. */
-async function member(t: { teardown(fn: () => unknown): void }, url: string, origin: string): Promise<{ ws: WebSocket; e: Endpoint; joined: string }> {
-  const ws = await connect(url, { origin, keepAliveInterval: 0 });
-  t.teardown(() => ws.terminate());
-  const first = once(ws, 'message');
-  const e = endpoint({
-    send: (text) => ws.send(text),
-    on: (_event, listener) => ws.on('message', (data: Buffer, isBinary: boolean) => listener(Buffer.from(String(data).replace(/^guest \S+: /, '')), isBinary)),
-  });
-  // Its own "guest N@pid joined" comes first: it is published right after it subscribed.
-  return { ws, e, joined: String((await first)[0]) };
-}
 
 t.test('--workers 2: members on different workers get every line exactly once', async (t) => {
   const { match, output } = await startExample(t, 'chat', /Chat on (http:\/\/\S+?)\/ .* on 2 workers/, {}, ['--workers', '2']);
   const origin = match[1]!;
   const url = `${origin.replace('http', 'ws')}/ws?room=scale`;
   const pids = [...output().matchAll(/worker \d \(pid (\d+)\) serves the chat/g)].map((m) => m[1]);
-  const byPid = new Map<string, { e: Endpoint; joined: string }>();
+  const byPid = new Map<string, Member>();
   // Members that land on a worker already seen stay connected, idle: nobody leaves the room mid-test.
   for (let i = 0; i < 10 && byPid.size < 2; i++) {
     const m = await member(t, url, origin);
-    const pid = /^guest \d+@(\d+) joined$/.exec(m.joined)?.[1];
-    t.ok(pid !== undefined && pids.includes(pid), `"${m.joined}" names a worker`);
-    if (!byPid.has(pid!)) byPid.set(pid!, m);
+    t.ok(m.pid !== undefined && pids.includes(m.pid), `"${m.joined}" names a worker`);
+    if (!byPid.has(m.pid!)) byPid.set(m.pid!, m);
   }
   t.equal(byPid.size, 2, 'one member on each worker');
   const [a, b] = [...byPid.values()];

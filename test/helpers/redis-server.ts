@@ -1,6 +1,7 @@
 // A real redis-server for a test: Debian's /usr/bin/redis-server on 127.0.0.1, its own free port
 // and a config that writes nothing to disk; stopped at teardown. `stop()` and `start()` again on
-// the same port simulate an outage.
+// the same port simulate an outage; `freeze()` then `crash()` one where Redis stops answering
+// with commands in flight, then dies.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -32,17 +33,21 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Stops it (SIGTERM) and waits for the exit. */
   stop(): Promise<void>;
+  /** SIGSTOP: its connections stay open, nothing is answered (until `crash()`). */
+  freeze(): void;
+  /** SIGKILL (frozen or not) and waits for the exit: the clients see their connections reset. */
+  crash(): Promise<void>;
 }
 
 export async function redisServer(t: Test): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | null = null;
-  const stop = async (): Promise<void> => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const c = child;
     child = null;
     if (c === null || c.exitCode !== null || c.signalCode !== null) return;
     const exited = once(c, 'exit');
-    c.kill('SIGTERM');
+    c.kill(signal);
     await exited;
   };
   const start = async (): Promise<void> => {
@@ -58,7 +63,8 @@ export async function redisServer(t: Test): Promise<RedisServer> {
       c.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it was ready:\n${out}`)));
     });
   };
-  t.teardown(stop);
+  // A frozen one ignores SIGTERM until it is continued: SIGKILL at teardown.
+  t.teardown(() => stop('SIGKILL'));
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, start, stop };
+  return { port, url: `redis://127.0.0.1:${port}`, start, stop: () => stop(), freeze: () => void child?.kill('SIGSTOP'), crash: () => stop('SIGKILL') };
 }
