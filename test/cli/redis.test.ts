@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
-import { connect } from '../../lib/client.js';
+import { connect } from '../../lib/client/client.js';
 import { endpoint } from '../helpers/exactly-once.js';
 import { redisServer, REDIS_SKIP } from '../helpers/redis-server.js';
 import { run, serveCli, stop, tempDir } from './helpers.js';
