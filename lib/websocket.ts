@@ -484,6 +484,11 @@ export class WebSocket
     return this.transport.write(chunks);
   }
 
+  /** @internal Call `cb` once everything written so far has left for the network (not called if the connection closes first). */
+  whenFlushed(cb: () => void): void {
+    this.transport.whenFlushed(cb);
+  }
+
   /** @internal */
   writeFrame(b0: number, payload: Buffer, masked: boolean): boolean {
     const transport = this.transport;

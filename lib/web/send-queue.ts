@@ -18,8 +18,11 @@ export class SendQueue {
   readonly #conn: Connection;
   readonly #waiting: Waiting[] = [];
   #waitingBytes = 0;
-  /** Payload bytes handed to the connection that may not have left yet (an upper bound, see bufferedAmount). */
+  /** Payload bytes handed to the connection and not yet known to have left for the network. */
   #inflight = 0;
+  /** Of those, the bytes written to the transport that no flush watcher covers yet. */
+  #unwatched = 0;
+  #watchPending = false;
   /** Bytes of sends after the closing handshake started: never sent, still counted. */
   #discarded = 0;
   #closing = false;
@@ -30,14 +33,12 @@ export class SendQueue {
   }
 
   /**
-   * Payload bytes not yet transmitted. The connection counts wire bytes (frame headers and
-   * control frames included) not yet handed to the kernel, so the payload still waiting is
-   * at most that: exact right after send() (everything written this task is counted) and
-   * once all has left (0), an upper bound in between.
+   * Payload bytes not yet transmitted: a message counts with its payload size (never its
+   * compressed or framed size) until everything written up to it has been flushed to the
+   * network; once the connection is closed, what it held is gone.
    */
   get bufferedAmount(): number {
-    const wire = this.#conn.bufferedAmount;
-    if (this.#inflight > wire) this.#inflight = wire;
+    if (this.#conn.readyState === this.#conn.CLOSED) this.#inflight = 0;
     return this.#waitingBytes + this.#inflight + this.#discarded;
   }
 
@@ -91,7 +92,31 @@ export class SendQueue {
       this.#discarded += size;
       return;
     }
-    this.#conn.send(data, { binary });
     this.#inflight += size;
+    this.#conn.send(data, { binary }, (err) => this.#written(size, err));
+  }
+
+  /**
+   * A message's frame was written to the transport (after its compression, if any). One flush
+   * watcher per tick covers every message written in it: registered on the next tick, after the
+   * transport's own per-tick flush, so it does not break up the batch.
+   */
+  #written(size: number, err: Error | undefined): void {
+    if (err !== undefined) {
+      // Never sent (the connection failed first).
+      this.#inflight = Math.max(0, this.#inflight - size);
+      return;
+    }
+    this.#unwatched += size;
+    if (this.#watchPending) return;
+    this.#watchPending = true;
+    process.nextTick(() => {
+      this.#watchPending = false;
+      const covered = this.#unwatched;
+      this.#unwatched = 0;
+      this.#conn.whenFlushed(() => {
+        this.#inflight = Math.max(0, this.#inflight - covered);
+      });
+    });
   }
 }

@@ -1,6 +1,7 @@
 // bufferedAmount as the standard defines it: payload bytes (UTF-8 for text, no framing)
 // queued by send() and not yet transmitted; everything sent in the current task counts;
 // sends after the closing handshake started are discarded but keep adding to it.
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { WebSocket } from '../../lib/web/index.js';
 import { OP } from '../helpers/frames.js';
@@ -62,6 +63,41 @@ t.test('back to 0 once everything is transmitted', async (t) => {
   await new Promise((r) => (ws.onmessage = r));
   await until(() => ws.bufferedAmount === 0);
   t.equal(ws.bufferedAmount, 0);
+  const { closed } = record(ws);
+  ws.close();
+  await closed;
+});
+
+t.test('with permessage-deflate: a message counts its payload size until it has left, not its compressed size', async (t) => {
+  const { connections, url } = await echoServer(t, { perMessageDeflate: true });
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((r) => (ws.onopen = r));
+  t.match(ws.extensions, /permessage-deflate/, 'compression negotiated');
+  const server = connections[0]!;
+  server.pause();
+  // About 2:1 compressible (16 symbols), so the compressed bytes are far fewer than the payload
+  // and still far more than the loopback socket buffers hold while the server reads nothing.
+  const one = randomBytes(1024 * 1024);
+  for (let i = 0; i < one.length; i++) one[i] = 0x61 + (one[i]! & 15);
+  const count = 48;
+  for (let i = 0; i < count; i++) ws.send(one);
+  const total = count * one.length;
+  t.equal(ws.bufferedAmount, total, 'all of it, in this task');
+  // Let every compression finish and the kernel take what it can.
+  await new Promise((r) => setTimeout(r, 1000));
+  // Messages the kernel took whole have left; the rest count with their payload size, whole
+  // (a count of compressed or framed bytes would not be a multiple of the message size).
+  const queued = ws.bufferedAmount;
+  t.equal(queued % one.length, 0, `whole messages' payload sizes: ${queued}`);
+  t.ok(queued >= total / 2, `most of it is still queued (${queued} of ${total}): the socket buffers hold far less`);
+  const echoed: number[] = [];
+  ws.onmessage = (e) => echoed.push((e.data as ArrayBuffer).byteLength);
+  server.resume();
+  await until(() => echoed.length === count);
+  t.same(echoed, Array(count).fill(one.length), 'every message arrives whole');
+  await until(() => ws.bufferedAmount === 0);
+  t.equal(ws.bufferedAmount, 0, 'back to 0 once everything has left');
   const { closed } = record(ws);
   ws.close();
   await closed;
