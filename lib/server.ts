@@ -74,7 +74,7 @@ export interface ServerOptions extends WebSocketOptions, PubSubOptions {
   maxHeaders?: number;
   /** Standalone mode: longest header line in bytes (default 4 KiB); longer -> 431 (414 for the request line). */
   maxHeaderLineLength?: number;
-  /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
+  /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. HTTP/1.1 deadlines are checked on one shared interval: a handshake is refused at most an eighth of this (at most 1 s) after it, never before. */
   handshakeTimeout?: number;
   /**
    * Most handshakes in flight at once (HTTP/1.1 sockets between accept and
