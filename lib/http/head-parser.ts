@@ -36,6 +36,7 @@ export class HeadParseError extends Error {
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
+const EMPTY = Buffer.alloc(0);
 const REQUEST_LINE_RE = /^([^ ]+) ([^ ]+) HTTP\/([0-9])\.([0-9])$/;
 const STATUS_LINE_RE = /^HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: (.*))?$/;
 
@@ -53,7 +54,8 @@ export class HeadParser<K extends 'request' | 'response'> {
   private partial: Buffer[] = [];
   private partialLength = 0;
   private total = 0;
-  private start: Omit<RequestHead, 'headers'> | Omit<ResponseHead, 'headers'> | null = null;
+  /** The start line's fields, with `headers` (this.headers, filled as lines arrive): the head once complete. */
+  private start: RequestHead | ResponseHead | null = null;
   private readonly headers: HeaderField[] = [];
   private finished = false;
 
@@ -98,7 +100,8 @@ export class HeadParser<K extends 'request' | 'response'> {
       pos = end;
       if (done) {
         this.finished = true;
-        return { head: { ...this.start, headers: this.headers } as never, rest: chunk.subarray(pos) };
+        // Most heads end their chunk: one shared empty rest rather than a zero-length view each.
+        return { head: this.start as never, rest: pos === chunk.length ? EMPTY : chunk.subarray(pos) };
       }
     }
     return null;
@@ -130,7 +133,7 @@ export class HeadParser<K extends 'request' | 'response'> {
         if (this.kind === 'request') return false;
         malformed('empty status line');
       }
-      this.start = this.kind === 'request' ? requestLine(text) : statusLine(text);
+      this.start = this.kind === 'request' ? requestLine(text, this.headers) : statusLine(text, this.headers);
       return false;
     }
     if (length === 0) return true;
@@ -177,16 +180,16 @@ function refuseHeader(text: string): never {
   malformed('malformed header line');
 }
 
-function requestLine(line: string): Omit<RequestHead, 'headers'> {
+function requestLine(line: string, headers: HeaderField[]): RequestHead {
   const m = REQUEST_LINE_RE.exec(line);
   if (m === null || !isToken(m[1]) || !isTarget(m[2])) malformed('malformed request line');
-  return { method: m[1], target: m[2], httpVersion: `${m[3]}.${m[4]}` };
+  return { method: m[1], target: m[2], httpVersion: `${m[3]}.${m[4]}`, headers };
 }
 
-function statusLine(line: string): Omit<ResponseHead, 'headers'> {
+function statusLine(line: string, headers: HeaderField[]): ResponseHead {
   const m = STATUS_LINE_RE.exec(line);
   if (m === null) malformed('malformed status line');
-  return { httpVersion: `${m[1]}.${m[2]}`, status: Number(m[3]), statusText: m[4] ?? '' };
+  return { httpVersion: `${m[1]}.${m[2]}`, status: Number(m[3]), statusText: m[4] ?? '', headers };
 }
 
 /** Visible ASCII only: a request-target never carries spaces, controls or raw non-ASCII. */
