@@ -186,3 +186,60 @@ export function after(clock: Clock, ms: number, fn: () => void, unref = true): (
     clock.clearInterval(handle);
   };
 }
+
+/** A member of a {@link DeadlineSweep}: an absolute deadline in the sweep's clock's `now()` ms. */
+export interface Expiring {
+  readonly expiresAt: number;
+  /** The deadline passed; the member has already left the sweep. */
+  expire(): void;
+}
+
+/**
+ * Deadlines of many short-lived members (handshakes in flight) on one
+ * interval, instead of a Timeout and a closure per member. The interval runs
+ * only while a member is pending and visits every `period` ms, so a member
+ * expires at most `period` after its deadline (never before); the owner picks
+ * the period from the shortest duration it enforces ({@link sweepPeriod}).
+ */
+export class DeadlineSweep<T extends Expiring> {
+  private readonly members = new Set<T>();
+  private handle: unknown = null;
+
+  constructor(
+    private readonly period: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  add(member: T): void {
+    this.members.add(member);
+    this.handle ??= this.clock.setInterval(() => this.sweep(), this.period);
+  }
+
+  delete(member: T): void {
+    if (this.members.delete(member) && this.members.size === 0) this.stop();
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const m of this.members) {
+      if (now < m.expiresAt) continue;
+      this.members.delete(m);
+      m.expire();
+    }
+    if (this.members.size === 0) this.stop();
+  }
+
+  private stop(): void {
+    if (this.handle !== null) this.clock.clearInterval(this.handle);
+    this.handle = null;
+  }
+}
+
+/** The visit period for a deadline of `ms`: an eighth of it (at most 12.5% late), 1 ms to 1 s. */
+export function sweepPeriod(ms: number): number {
+  return Math.min(1000, Math.max(1, Math.floor(ms / 8)));
+}

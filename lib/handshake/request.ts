@@ -32,21 +32,69 @@ export interface UpgradeInput {
   remotePort?: number;
 }
 
-/** The user-facing view of `input`. */
+/**
+ * The user-facing view of `input`. The header record, the raw list and the
+ * cookies are built on first access (most upgrades never read them; an
+ * eager build cost ~0.5 KB per upgrade); the rest is plain fields.
+ */
 export function buildUpgradeRequest(input: UpgradeInput): UpgradeRequest {
-  const headers = input.headers.toRecord();
-  return {
-    method: input.method,
-    url: input.target,
-    path: targetPath(input.target) ?? '',
-    headers,
-    rawHeaders: input.headers.toRaw(),
-    httpVersion: input.httpVersion,
-    remoteAddress: input.remoteAddress,
-    remotePort: input.remotePort,
-    origin: headers['origin'],
-    cookies: parseCookies(headers['cookie']),
-  };
+  return new LazyUpgradeRequest(input);
+}
+
+class LazyUpgradeRequest implements UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly httpVersion: string;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly origin?: string;
+  private readonly list: HeaderList;
+  private record: Record<string, string> | null = null;
+  private raw: string[] | null = null;
+  private jar: Record<string, string> | null = null;
+
+  constructor(input: UpgradeInput) {
+    this.method = input.method;
+    this.url = input.target;
+    this.path = targetPath(input.target) ?? '';
+    this.httpVersion = input.httpVersion;
+    this.remoteAddress = input.remoteAddress;
+    this.remotePort = input.remotePort;
+    // What the header record holds for it: repeats joined with ", ".
+    this.origin = input.headers.joined('origin');
+    this.list = input.headers;
+  }
+
+  get headers(): Record<string, string> {
+    return (this.record ??= this.list.toRecord());
+  }
+
+  set headers(value: Record<string, string>) {
+    this.record = value;
+  }
+
+  get rawHeaders(): string[] {
+    return (this.raw ??= this.list.toRaw());
+  }
+
+  set rawHeaders(value: string[]) {
+    this.raw = value;
+  }
+
+  get cookies(): Record<string, string> {
+    return (this.jar ??= parseCookies(this.headers['cookie']));
+  }
+
+  set cookies(value: Record<string, string>) {
+    this.jar = value;
+  }
+
+  /** JSON.stringify and the like see the same fields as before (getters are not own properties). */
+  toJSON(): UpgradeRequest {
+    const { method, url, path, headers, rawHeaders, httpVersion, remoteAddress, remotePort, origin, cookies } = this;
+    return { method, url, path, headers, rawHeaders, httpVersion, remoteAddress, remotePort, origin, cookies };
+  }
 }
 
 /**

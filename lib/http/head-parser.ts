@@ -1,5 +1,5 @@
 import type { HeadLimits } from './limits.js';
-import { isFieldValue, isToken, trimOws } from './tokens.js';
+import { isFieldValue, isFieldValueCode, isOws, isTchar, isToken, trimOws } from './tokens.js';
 
 /** A header field as received: original name case, value with surrounding OWS removed. */
 export type HeaderField = [name: string, value: string];
@@ -35,6 +35,8 @@ export class HeadParseError extends Error {
 
 const LF = 0x0a;
 const CR = 0x0d;
+const COLON = 0x3a;
+const EMPTY = Buffer.alloc(0);
 const REQUEST_LINE_RE = /^([^ ]+) ([^ ]+) HTTP\/([0-9])\.([0-9])$/;
 const STATUS_LINE_RE = /^HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: (.*))?$/;
 
@@ -52,7 +54,8 @@ export class HeadParser<K extends 'request' | 'response'> {
   private partial: Buffer[] = [];
   private partialLength = 0;
   private total = 0;
-  private start: Omit<RequestHead, 'headers'> | Omit<ResponseHead, 'headers'> | null = null;
+  /** The start line's fields, with `headers` (this.headers, filled as lines arrive): the head once complete. */
+  private start: RequestHead | ResponseHead | null = null;
   private readonly headers: HeaderField[] = [];
   private finished = false;
 
@@ -97,7 +100,8 @@ export class HeadParser<K extends 'request' | 'response'> {
       pos = end;
       if (done) {
         this.finished = true;
-        return { head: { ...this.start, headers: this.headers } as never, rest: chunk.subarray(pos) };
+        // Most heads end their chunk: one shared empty rest rather than a zero-length view each.
+        return { head: this.start as never, rest: pos === chunk.length ? EMPTY : chunk.subarray(pos) };
       }
     }
     return null;
@@ -120,49 +124,72 @@ export class HeadParser<K extends 'request' | 'response'> {
     let length = to - from;
     if (length > 0 && buf[to - 1] === CR) length--;
     if (length > this.limits.maxHeaderLineLength) this.lineTooLong();
-    const text = buf.toString('latin1', from, from + length);
-    // Searched in the line's own text: bounded by the line, whatever follows in the chunk.
-    if (text.indexOf('\r') !== -1) malformed('bare CR in head');
     if (this.start === null) {
+      const text = buf.toString('latin1', from, from + length);
+      // Searched in the line's own text: bounded by the line, whatever follows in the chunk.
+      if (text.indexOf('\r') !== -1) malformed('bare CR in head');
       // RFC 9112 §2.2: a server should ignore empty lines before the request line.
       if (text === '') {
         if (this.kind === 'request') return false;
         malformed('empty status line');
       }
-      this.start = this.kind === 'request' ? requestLine(text) : statusLine(text);
+      this.start = this.kind === 'request' ? requestLine(text, this.headers) : statusLine(text, this.headers);
       return false;
     }
-    if (text === '') return true;
-    this.header(text);
+    if (length === 0) return true;
+    this.header(buf, from, from + length);
     return false;
   }
 
-  private header(text: string): void {
-    const first = text.charCodeAt(0);
-    if (first === 0x20 || first === 0x09) malformed('obsolete line folding');
-    const colon = text.indexOf(':');
-    if (colon <= 0) malformed('header line without a field name');
-    const name = text.slice(0, colon);
-    if (!isToken(name)) malformed(`invalid header field name ${JSON.stringify(name)}`);
-    const value = trimOws(text.slice(colon + 1));
-    if (!isFieldValue(value)) malformed(`control character in header ${name}`);
+  /**
+   * A header line `buf[from, end)`, read from the bytes: only its name and its
+   * trimmed value become strings (no string of the whole line, no slices of it).
+   * A line that fails any check is handed to {@link refuseHeader} for the reason.
+   */
+  private header(buf: Buffer, from: number, end: number): void {
+    let colon = from;
+    while (colon < end && buf[colon] !== COLON) colon++;
+    let ok = colon > from && colon < end;
+    // A valid name is all tchars, so it holds no CR and cannot start with SP / HTAB (folding).
+    for (let i = from; ok && i < colon; i++) ok = isTchar(buf[i]);
+    let vs = colon + 1;
+    let ve = end;
+    while (vs < ve && isOws(buf[vs])) vs++;
+    while (ve > vs && isOws(buf[ve - 1])) ve--;
+    // CR is not a field-value byte: a line that passes has no bare CR anywhere.
+    for (let i = vs; ok && i < ve; i++) ok = isFieldValueCode(buf[i]);
+    if (!ok) refuseHeader(buf.toString('latin1', from, end));
     if (this.headers.length >= this.limits.maxHeaders) {
       throw new HeadParseError('too-many-headers', `more than ${this.limits.maxHeaders} header fields`);
     }
-    this.headers.push([name, value]);
+    this.headers.push([buf.toString('latin1', from, colon), buf.toString('latin1', vs, ve)]);
   }
 }
 
-function requestLine(line: string): Omit<RequestHead, 'headers'> {
-  const m = REQUEST_LINE_RE.exec(line);
-  if (m === null || !isToken(m[1]) || !isTarget(m[2])) malformed('malformed request line');
-  return { method: m[1], target: m[2], httpVersion: `${m[3]}.${m[4]}` };
+/** Throw the reason a header line is refused, checked in this order. */
+function refuseHeader(text: string): never {
+  if (text.indexOf('\r') !== -1) malformed('bare CR in head');
+  const first = text.charCodeAt(0);
+  if (first === 0x20 || first === 0x09) malformed('obsolete line folding');
+  const colon = text.indexOf(':');
+  if (colon <= 0) malformed('header line without a field name');
+  const name = text.slice(0, colon);
+  if (!isToken(name)) malformed(`invalid header field name ${JSON.stringify(name)}`);
+  const value = trimOws(text.slice(colon + 1));
+  if (!isFieldValue(value)) malformed(`control character in header ${name}`);
+  malformed('malformed header line');
 }
 
-function statusLine(line: string): Omit<ResponseHead, 'headers'> {
+function requestLine(line: string, headers: HeaderField[]): RequestHead {
+  const m = REQUEST_LINE_RE.exec(line);
+  if (m === null || !isToken(m[1]) || !isTarget(m[2])) malformed('malformed request line');
+  return { method: m[1], target: m[2], httpVersion: `${m[3]}.${m[4]}`, headers };
+}
+
+function statusLine(line: string, headers: HeaderField[]): ResponseHead {
   const m = STATUS_LINE_RE.exec(line);
   if (m === null) malformed('malformed status line');
-  return { httpVersion: `${m[1]}.${m[2]}`, status: Number(m[3]), statusText: m[4] ?? '' };
+  return { httpVersion: `${m[1]}.${m[2]}`, status: Number(m[3]), statusText: m[4] ?? '', headers };
 }
 
 /** Visible ASCII only: a request-target never carries spaces, controls or raw non-ASCII. */

@@ -28,12 +28,13 @@ export function isToken(s: string): boolean {
  * HTAB only. Rejects CR, LF, NUL and other controls (header injection).
  */
 export function isFieldValue(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x09) continue;
-    if (c < 0x20 || c === 0x7f || c > 0xff) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!isFieldValueCode(s.charCodeAt(i))) return false;
   return true;
+}
+
+/** True when the code unit (or byte) `c` may appear in a field value (see {@link isFieldValue}). */
+export function isFieldValueCode(c: number): boolean {
+  return c === 0x09 || (c >= 0x20 && c !== 0x7f && c <= 0xff);
 }
 
 /** Remove leading and trailing optional whitespace (SP / HTAB only, unlike String#trim). */
@@ -45,7 +46,8 @@ export function trimOws(s: string): string {
   return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
-function isOws(c: number): boolean {
+/** SP or HTAB. */
+export function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 

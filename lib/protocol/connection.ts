@@ -12,7 +12,7 @@ import {
 import type { MessageTransform } from './extension.js';
 import { FrameParser, HALT_BUSY, HALT_PAUSED, type FrameSink } from './frame-parser.js';
 import { encodeFrame } from './frame-writer.js';
-import { isValidUtf8, Utf8Validator } from './utf8.js';
+import { isValidUtf8, UTF8_ACCEPT, UTF8_REJECT, utf8Feed } from './utf8.js';
 
 /** What a Connection reports to its owner (the WebSocket class over a transport). */
 export interface ConnectionHandler {
@@ -159,7 +159,8 @@ export class Connection implements FrameSink {
   /** A streamed compressed message is open; its UTF-8 state when text. */
   private zOpen = false;
   private zText = false;
-  private readonly zUtf8 = new Utf8Validator();
+  /** Its UTF-8 state (utf8.ts), a number: no validator object per connection. */
+  private zUtf8 = UTF8_ACCEPT;
 
   // Outgoing streamed message state.
   private outOpen = false;
@@ -387,7 +388,7 @@ export class Connection implements FrameSink {
     if (this.zStreamed && !this.zOpen) {
       this.zOpen = true;
       this.zText = !isBinary;
-      this.zUtf8.reset();
+      this.zUtf8 = UTF8_ACCEPT;
       this.handler.onMessageStart!(isBinary);
     }
     // A peer can split a compressed message into thousands of tiny fragments; each would cost a
@@ -434,7 +435,7 @@ export class Connection implements FrameSink {
     const parser = this.parser;
     transform.decompressStream!(data, fin, this.maxStreamPayload, (chunk) => {
       if (this.failed || this.destroyed) return;
-      if (this.zText && !this.zUtf8.write(chunk)) {
+      if (this.zText && (this.zUtf8 = utf8Feed(this.zUtf8, chunk, 0, chunk.length)) === UTF8_REJECT) {
         this.failWith(new ProtocolError(1007, 'Invalid UTF-8 in a text message'));
         return;
       }
@@ -447,7 +448,7 @@ export class Connection implements FrameSink {
         this.failWith(err instanceof ProtocolError ? err : new ProtocolError(1007, `Inflating a message failed: ${err.message}`));
         return;
       }
-      if (fin && this.zText && !this.zUtf8.end()) {
+      if (fin && this.zText && this.zUtf8 !== UTF8_ACCEPT) {
         this.failWith(new ProtocolError(1007, 'Text message ends inside a UTF-8 sequence'));
         return;
       }

@@ -86,10 +86,12 @@ export class FrameReader {
   private readonly expectMasked: boolean;
   private readonly allowRsv1: boolean;
 
-  // Input: the chunk being parsed, then chunks queued behind it.
+  // Input: the chunk being parsed, then chunks queued behind it (created when a chunk first
+  // has to wait: an idle connection keeps no array). Queued chunks are never empty, so
+  // qBytes === 0 means the queue is drained.
   private cur: Buffer = EMPTY;
   private pos = 0;
-  private queue: Buffer[] = [];
+  private queue: Buffer[] | null = null;
   private qHead = 0;
   private qBytes = 0;
   private running = false;
@@ -125,11 +127,11 @@ export class FrameReader {
   /** Queue received bytes and parse as far as possible (unless halted). */
   push(chunk: Buffer): void {
     if (this.halt & HALT_DONE || chunk.length === 0) return;
-    if (this.pos >= this.cur.length && this.qHead === this.queue.length) {
+    if (this.pos >= this.cur.length && this.qBytes === 0) {
       this.cur = chunk;
       this.pos = 0;
     } else {
-      this.queue.push(chunk);
+      (this.queue ??= []).push(chunk);
       this.qBytes += chunk.length;
     }
     if (this.halt === 0) this.run();
@@ -151,7 +153,7 @@ export class FrameReader {
     this.halt |= HALT_DONE;
     this.cur = EMPTY;
     this.pos = 0;
-    this.queue = [];
+    this.queue = null;
     this.qHead = 0;
     this.qBytes = 0;
     this.ctrl = null;
@@ -163,11 +165,12 @@ export class FrameReader {
       const buf = this.cur;
       const pos = this.pos;
       if (pos >= buf.length) {
-        if (this.qHead === this.queue.length) return;
-        const next = this.queue[this.qHead++];
+        if (this.qBytes === 0) return;
+        const queue = this.queue!;
+        const next = queue[this.qHead++];
         this.qBytes -= next.length;
-        if (this.qHead === this.queue.length) {
-          this.queue.length = 0;
+        if (this.qHead === queue.length) {
+          queue.length = 0;
           this.qHead = 0;
         }
         this.cur = next;

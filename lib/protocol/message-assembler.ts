@@ -17,7 +17,7 @@
 import { ProtocolError } from '../errors.js';
 import { OP_BINARY } from './constants.js';
 import type { FrameHandler } from './frame-reader.js';
-import { Utf8Validator } from './utf8.js';
+import { UTF8_ACCEPT, UTF8_REJECT, utf8Feed } from './utf8.js';
 
 /** Receives what the parser finds. Calls may set `halt` on the parser. */
 export interface FrameSink {
@@ -106,7 +106,8 @@ export class MessageAssembler implements FrameHandler {
   private msgLen = 0;
   private fragments = 0;
   private checkText = false;
-  private readonly utf8 = new Utf8Validator();
+  // UTF-8 state of the text message being read (utf8.ts), a number: no validator object per connection.
+  private utf8 = UTF8_ACCEPT;
   private part0: Buffer | null = null;
   private parts: Buffer[] | null = null;
   private block: Buffer | null = null;
@@ -155,25 +156,36 @@ export class MessageAssembler implements FrameHandler {
   /** @internal */
   onFrameData(buf: Buffer, start: number, end: number, frameEnd: boolean): ProtocolError | null {
     if (this.msgDirect) {
-      if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
+      if (this.checkText && !this.textOk(buf, start, end)) return invalidText();
       return this.deliverPiece(buf, start, end, frameEnd && this.fin);
     }
     if (this.msgZPieces) {
-      if (this.checkText && !this.utf8.write(buf, start, end)) return invalidText();
+      if (this.checkText && !this.textOk(buf, start, end)) return invalidText();
       return this.deliverCompressedPiece(buf, start, end, frameEnd && this.fin);
     }
     if (start < end) {
       // Validate the piece's own view: the validator hands a whole buffer to buffer.isUtf8 without another view.
       const p = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      if (this.checkText && !this.utf8.write(p, 0, p.length)) return invalidText();
+      if (this.checkText && !this.textOk(p, 0, p.length)) return invalidText();
       this.addPart(p);
     }
     if (!frameEnd) return null;
     if (this.msgCompressed) return this.endCompressedFrame();
     if (!this.fin) return null;
-    if (this.checkText && !this.utf8.end()) return textCut();
+    if (this.checkText && !this.textEnd()) return textCut();
     this.sink.onMessage(this.takeParts(), this.msgBinary);
     return null;
+  }
+
+  private textOk(buf: Buffer, start: number, end: number): boolean {
+    return (this.utf8 = utf8Feed(this.utf8, buf, start, end)) !== UTF8_REJECT;
+  }
+
+  /** The text ended on a character boundary; resets for the next message. */
+  private textEnd(): boolean {
+    const ok = this.utf8 === UTF8_ACCEPT;
+    this.utf8 = UTF8_ACCEPT;
+    return ok;
   }
 
   private endCompressedFrame(): null {
@@ -184,7 +196,7 @@ export class MessageAssembler implements FrameHandler {
   /** perFragment: hand the piece on as it is; only a message's end may be an empty piece. */
   private deliverPiece(buf: Buffer, start: number, end: number, fin: boolean): ProtocolError | null {
     if (start === end && !fin) return null;
-    if (fin && this.checkText && !this.utf8.end()) return textCut();
+    if (fin && this.checkText && !this.textEnd()) return textCut();
     this.sink.onData!(start === 0 && end === buf.length ? buf : buf.subarray(start, end), fin);
     return null;
   }
@@ -211,7 +223,7 @@ export class MessageAssembler implements FrameHandler {
     this.msgCompressed = false;
     this.msgDirect = false;
     this.msgZPieces = false;
-    this.utf8.reset();
+    this.utf8 = UTF8_ACCEPT;
     this.part0 = null;
     this.parts = null;
     this.block = null;

@@ -115,6 +115,17 @@ export function isValidUtf8(buf: Buffer, start = 0, end = buf.length): boolean {
   return feed(buf, start, end, ACCEPT) === ACCEPT;
 }
 
+/** The validator's state as a plain number, for owners that keep it in a field of their own
+ *  (an idle connection then holds no validator object): start and boundary state. */
+export const UTF8_ACCEPT = ACCEPT;
+/** Failed for good (until the owner starts a new message at UTF8_ACCEPT). */
+export const UTF8_REJECT = REJECT;
+
+/** The state after feeding buf[start, end) from `state` (a failed state stays failed). */
+export function utf8Feed(state: number, buf: Buffer, start: number, end: number): number {
+  return state === REJECT ? REJECT : feed(buf, start, end, state);
+}
+
 /**
  * Incremental validator for one text message delivered in pieces. `write`
  * returns false as soon as the bytes seen so far cannot be the prefix of any
@@ -126,8 +137,7 @@ export class Utf8Validator {
 
   /** Feed buf[start, end). False = invalid (the validator stays failed until reset). */
   write(buf: Buffer, start = 0, end = buf.length): boolean {
-    if (this.state === REJECT) return false;
-    this.state = feed(buf, start, end, this.state);
+    this.state = utf8Feed(this.state, buf, start, end);
     return this.state !== REJECT;
   }
 

@@ -7,12 +7,12 @@ import type * as tls from 'node:tls'; // the module is loaded on first use (star
 import { InvalidArgumentError, InvalidStateError, UpgradeRejection } from '../errors.js';
 import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import type { AuthorizeResult, Authorizer } from '../handshake/authorize.js';
-import { http1Response, inputFromHead, inputFromIncoming, readHttp1Upgrade } from '../handshake/http1.js';
-import { negotiateUpgrade, negotiateWithoutHook, resolveUpgradePolicy, type UpgradePolicy } from '../handshake/negotiate.js';
-import { HeadParseError, HeadParser, type HeadFailure } from '../http/head-parser.js';
+import { http1Response, inputFromHead, inputFromIncoming, readHttp1Upgrade, type Http1Upgrade } from '../handshake/http1.js';
+import { negotiateUpgrade, negotiateWithoutHook, resolveUpgradePolicy, type NegotiationResult, type UpgradePolicy } from '../handshake/negotiate.js';
+import { HeadParseError, HeadParser, type HeadFailure, type RequestHead } from '../http/head-parser.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, SERVER_HEAD_LIMITS, positiveInteger, resolveLimits, type HeadLimits } from '../http/limits.js';
 import type { OriginPolicy } from '../handshake/origin.js';
-import { readHead } from '../http/read-head.js';
+import { HeadReader, type HeadSink } from '../http/read-head.js';
 import { internalError, writeRejection } from '../handshake/reject.js';
 import { buildUpgradeRequest, type UpgradeInput, type UpgradeRequest } from '../handshake/request.js';
 import type { ProtocolPolicy } from '../handshake/subprotocol.js';
@@ -22,7 +22,7 @@ import { DEFAULT_MAX_CONCURRENT_STREAMS, H2_PREFACE, Http2Acceptor } from './h2.
 import { ServerResume, type ResumableSession, type ResumeServerOptions } from './resume.js';
 import { SocketTransport } from '../transport/socket.js';
 import type { SessionTerms } from '../handshake/session-terms.js';
-import type { Clock } from '../timers.js';
+import { DeadlineSweep, sweepPeriod, type Clock, type Expiring } from '../timers.js';
 import { applyTerms } from './terms.js';
 import { resolveClose, resolveDrain, runDrain, type DrainOptions, type ServerCloseOptions } from './shutdown.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES, tooManyHandshakes } from '../handshake/pending-limit.js';
@@ -74,7 +74,7 @@ export interface ServerOptions extends WebSocketOptions, PubSubOptions {
   maxHeaders?: number;
   /** Standalone mode: longest header line in bytes (default 4 KiB); longer -> 431 (414 for the request line). */
   maxHeaderLineLength?: number;
-  /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. */
+  /** Milliseconds from accepting the socket to the 101 (default 10 000): 408 if the head is still incomplete, 503 if `authorize` is still pending. HTTP/1.1 deadlines are checked on one shared interval: a handshake is refused at most an eighth of this (at most 1 s) after it, never before. */
   handshakeTimeout?: number;
   /**
    * Most handshakes in flight at once (HTTP/1.1 sockets between accept and
@@ -108,16 +108,36 @@ export interface WebSocketServerEvents {
   brokerError: [err: BrokerError];
 }
 
+/** What a {@link Handshake} reports to its server (one object per server, not closures per handshake). */
+interface HandshakeOwner {
+  headRead(hs: Handshake, err: Error | null, head?: RequestHead, rest?: Buffer): void;
+  timeout(hs: Handshake): void;
+}
+
 /** A socket between accept and 101 (or refused and lingering). */
-interface Handshake {
-  socket: Duplex;
-  timer: NodeJS.Timeout | null;
-  headComplete: boolean;
-  done: boolean;
-  stopReading: (() => void) | null;
-  req: UpgradeRequest | undefined;
-  onError: () => void;
-  onClose: () => void;
+class Handshake implements Expiring, HeadSink<RequestHead> {
+  headComplete = false;
+  done = false;
+  reader: HeadReader<'request'> | null = null;
+  req: UpgradeRequest | undefined = undefined;
+
+  constructor(
+    readonly socket: Duplex,
+    private readonly owner: HandshakeOwner,
+    /** Date.now() ms by which the 101 must be written. */
+    readonly expiresAt: number,
+  ) {}
+
+  /** @internal The head reader's outcome. */
+  onHead(err: Error | null, head?: RequestHead, rest?: Buffer): void {
+    this.reader = null;
+    this.owner.headRead(this, err, head, rest);
+  }
+
+  /** @internal The deadline passed. */
+  expire(): void {
+    this.owner.timeout(this);
+  }
 }
 
 /** Thrown from `afterAuthorize` when the handshake was dropped meanwhile; `upgrade()` then returns without an answer. */
@@ -154,6 +174,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** Path, Origin, authorize, subprotocol and extension settings, resolved once. */
   private readonly policy: UpgradePolicy;
   private readonly pending = new Map<Duplex, Handshake>();
+  /** Handshake deadlines (accept to 101) on one interval per server. */
+  private readonly deadlines: DeadlineSweep<Handshake>;
+  /** The handshakes' callbacks and socket listeners: one set per server, found through `pending`. */
+  private readonly hsOwner: HandshakeOwner;
+  private readonly onHsError: (this: Duplex) => void;
+  private readonly onHsClose: (this: Duplex) => void;
   private readonly rawSockets = new Set<net.Socket>();
   /** wss: accept time of connections still in their TLS handshake, by peer address and port. */
   private readonly tlsAccepted = new Map<string, number>();
@@ -181,6 +207,23 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.limits = resolveLimits(options, SERVER_HEAD_LIMITS);
     this.handshakeTimeout =
       options.handshakeTimeout === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : positiveInteger('handshakeTimeout', options.handshakeTimeout);
+    this.deadlines = new DeadlineSweep(sweepPeriod(this.handshakeTimeout));
+    const pending = this.pending;
+    this.hsOwner = {
+      headRead: (hs, err, head, rest) => this.headRead(hs, err, head, rest),
+      timeout: (hs) => this.timeout(hs),
+    };
+    const server = this;
+    this.onHsError = function (this: Duplex): void {
+      const hs = pending.get(this);
+      if (hs !== undefined) server.drop(hs);
+    };
+    this.onHsClose = function (this: Duplex): void {
+      const hs = pending.get(this);
+      if (hs === undefined) return;
+      server.settle(hs);
+      pending.delete(this);
+    };
     this.resume = ServerResume.create(options.resume, (session, req, data) => this.emit('session', session, req, data));
     const negotiated = this.resume === null ? options : { ...options, authorize: this.resume.wrap(options.authorize) };
     this.policy = resolveUpgradePolicy(negotiated, this.wsOptions.maxPayload);
@@ -349,7 +392,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const hs = this.begin(socket);
     hs.headComplete = true;
     socket.pause();
-    void this.upgrade(hs, input, head);
+    this.upgrade(hs, input, head);
   }
 
   /**
@@ -484,49 +527,40 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return;
     }
     const hs = this.begin(socket);
-    hs.stopReading = readHead(socket, new HeadParser('request', this.limits), (err, head, rest) => {
-      hs.stopReading = null;
-      if (err !== null) {
-        if (err instanceof HeadParseError) this.reject(hs, new UpgradeRejection(HEAD_STATUS[err.reason], `Bad request head: ${err.message}`));
-        else this.drop(hs);
-        return;
-      }
-      hs.headComplete = true;
-      void this.upgrade(hs, inputFromHead(head!, socket), rest!);
-    });
+    hs.reader = new HeadReader(socket, new HeadParser('request', this.limits), hs);
+  }
+
+  private headRead(hs: Handshake, err: Error | null, head?: RequestHead, rest?: Buffer): void {
+    if (err !== null) {
+      if (err instanceof HeadParseError) this.reject(hs, new UpgradeRejection(HEAD_STATUS[err.reason], `Bad request head: ${err.message}`));
+      else this.drop(hs);
+      return;
+    }
+    hs.headComplete = true;
+    this.upgrade(hs, inputFromHead(head!, hs.socket as net.Socket), rest!);
   }
 
   private begin(socket: Duplex): Handshake {
-    const hs: Handshake = {
-      socket,
-      timer: null,
-      headComplete: false,
-      done: false,
-      stopReading: null,
-      req: undefined,
-      onError: () => this.drop(hs),
-      onClose: () => {
-        this.settle(hs);
-        this.pending.delete(socket);
-      },
-    };
-    socket.on('error', hs.onError);
-    socket.once('close', hs.onClose);
-    this.inFlight++;
     // wss: the TLS handshake already used part of the deadline, which runs from accept to 101.
-    let deadline = this.handshakeTimeout;
-    const acceptedAt = this.tlsAccepted.get(peerKey(socket));
-    if (acceptedAt !== undefined) {
-      this.tlsAccepted.delete(peerKey(socket));
-      deadline = Math.max(0, acceptedAt + this.handshakeTimeout - Date.now());
+    let expiresAt: number | undefined;
+    if (this.tlsAccepted.size > 0) {
+      const key = peerKey(socket);
+      const acceptedAt = this.tlsAccepted.get(key);
+      if (acceptedAt !== undefined) {
+        this.tlsAccepted.delete(key);
+        expiresAt = acceptedAt + this.handshakeTimeout;
+      }
     }
-    hs.timer = setTimeout(() => this.timeout(hs), deadline);
+    const hs = new Handshake(socket, this.hsOwner, expiresAt ?? Date.now() + this.handshakeTimeout);
+    socket.on('error', this.onHsError);
+    socket.on('close', this.onHsClose);
+    this.inFlight++;
+    this.deadlines.add(hs);
     this.pending.set(socket, hs);
     return hs;
   }
 
   private timeout(hs: Handshake): void {
-    hs.timer = null;
     if (hs.done) return;
     this.reject(
       hs,
@@ -536,32 +570,55 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     );
   }
 
-  private async upgrade(hs: Handshake, input: UpgradeInput, head: Buffer): Promise<void> {
+  /** Validate and negotiate; without an `authorize` hook all of it runs in this call (no promise per upgrade). */
+  private upgrade(hs: Handshake, input: UpgradeInput, head: Buffer): void {
     const req = buildUpgradeRequest(input);
     hs.req = req;
-    let transform = null;
+    let http1: Http1Upgrade;
+    let result: NegotiationResult | null = null;
     try {
-      const { key, request } = readHttp1Upgrade(input, req, this.policy);
-      const result = this.policy.authorize === undefined ? negotiateWithoutHook(request, this.policy) : await negotiateUpgrade(request, this.policy, {
+      http1 = readHttp1Upgrade(input, req, this.policy);
+      if (this.policy.authorize === undefined) result = negotiateWithoutHook(http1.request, this.policy);
+    } catch (err) {
+      this.refused(hs, err);
+      return;
+    }
+    if (result !== null) this.accept(hs, req, http1.key, result, head);
+    else void this.upgradeAsync(hs, req, http1, head);
+  }
+
+  private async upgradeAsync(hs: Handshake, req: UpgradeRequest, http1: Http1Upgrade, head: Buffer): Promise<void> {
+    let result: NegotiationResult;
+    try {
+      result = await negotiateUpgrade(http1.request, this.policy, {
         afterAuthorize: () => {
           if (hs.done) throw ABANDONED;
           if (this.stopping) throw new UpgradeRejection(503, 'The server is shutting down');
         },
       });
-      const { protocol, extensions: extensionsHeader, data } = result;
-      transform = result.transform;
+    } catch (err) {
+      this.refused(hs, err);
+      return;
+    }
+    this.accept(hs, req, http1.key, result, head);
+  }
+
+  /** Write the 101 and hand the socket to a WebSocket. */
+  private accept(hs: Handshake, req: UpgradeRequest, key: string, result: NegotiationResult, head: Buffer): void {
+    let transform = result.transform;
+    try {
       const response = http1Response(key, result);
       this.settle(hs);
       this.pending.delete(hs.socket);
-      hs.socket.off('error', hs.onError);
-      hs.socket.off('close', hs.onClose);
+      hs.socket.off('error', this.onHsError);
+      hs.socket.off('close', this.onHsClose);
       hs.socket.write(response);
       const ws = new WebSocket({
         role: 'server',
         transport: new SocketTransport(hs.socket as net.Socket),
         head,
-        protocol: protocol ?? '',
-        extensions: extensionsHeader,
+        protocol: result.protocol ?? '',
+        extensions: result.extensions,
         transform,
         options: this.wsOptions,
         registry: this.clients,
@@ -570,12 +627,17 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       });
       transform = null;
       this.clients.add(ws);
-      this.announce(ws, req, data, result.terms);
+      this.announce(ws, req, result.data, result.terms);
     } catch (err) {
       transform?.dispose();
-      if (hs.done) return;
-      this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
+      this.refused(hs, err);
     }
+  }
+
+  /** A validation, negotiation or hook failure: answer it unless the handshake was dropped meanwhile. */
+  private refused(hs: Handshake, err: unknown): void {
+    if (hs.done) return;
+    this.reject(hs, err instanceof UpgradeRejection ? err : internalError(err));
   }
 
   /**
@@ -621,10 +683,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private settle(hs: Handshake): void {
     if (!hs.done) this.inFlight--;
     hs.done = true;
-    if (hs.timer !== null) clearTimeout(hs.timer);
-    hs.timer = null;
-    hs.stopReading?.();
-    hs.stopReading = null;
+    this.deadlines.delete(hs);
+    hs.reader?.stop();
+    hs.reader = null;
   }
 }
 
