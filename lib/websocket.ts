@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Connection, type ConnectionHandler, type EncodedFrame } from './protocol/connection.js';
 import { encodeClosePayload } from './protocol/close.js';
-import { encodeFrame } from './protocol/frame-writer.js';
+import { writeFrameTo } from './protocol/frame-writer.js';
 import type { MessageTransform } from './protocol/extension.js';
 import type { TlsInfo, Transport, TransportListener } from './transport/transport.js';
 import { Liveness, type Clock, type LivenessOwner } from './timers.js';
@@ -515,10 +515,7 @@ export class WebSocket
 
   /** @internal */
   writeFrame(b0: number, payload: Buffer, masked: boolean): boolean {
-    const transport = this.transport;
-    return transport.writeFrame !== undefined
-      ? transport.writeFrame(b0, payload, masked)
-      : transport.write(encodeFrame(b0, payload, masked));
+    return writeFrameTo(this.transport, b0, payload, masked) !== false;
   }
 
   /** @internal */

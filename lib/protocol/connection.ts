@@ -11,7 +11,7 @@ import {
 } from './constants.js';
 import type { MessageTransform } from './extension.js';
 import { FrameParser, HALT_BUSY, HALT_PAUSED, type FrameSink } from './frame-parser.js';
-import { encodeFrame } from './frame-writer.js';
+import { writeFrameTo } from './frame-writer.js';
 import { isValidUtf8, UTF8_ACCEPT, UTF8_REJECT, utf8Feed } from './utf8.js';
 
 /** What a Connection reports to its owner (the WebSocket class over a transport). */
@@ -594,11 +594,7 @@ export class Connection implements FrameSink {
   }
 
   private writeFrame(b0: number, payload: Buffer): void {
-    const handler = this.handler;
-    const ok = handler.writeFrame !== undefined
-      ? handler.writeFrame(b0, payload, this.maskOut)
-      : handler.write(encodeFrame(b0, payload, this.maskOut));
-    if (ok === false) this.blocked = true;
+    if (writeFrameTo(this.handler, b0, payload, this.maskOut) === false) this.blocked = true;
     if ((b0 & 0x0f) === OP_CLOSE) {
       this._closeWritten = true;
       this.handler.onCloseWritten();

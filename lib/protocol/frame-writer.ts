@@ -102,3 +102,17 @@ export function encodeFrame(b0: number, payload: Buffer, masked: boolean): Buffe
   writeFrameHeader(header, 0, b0, len, false);
   return [header, payload];
 }
+
+/** Where frames go: chunks, and optionally whole frames encoded by the sink itself. */
+export interface FrameOutput {
+  write(chunks: Buffer[]): boolean | void;
+  writeFrame?(b0: number, payload: Buffer, masked: boolean): boolean | void;
+}
+
+/**
+ * Write one frame to `sink`: through its own `writeFrame` when it has one (a transport that
+ * encodes small frames into its write batch), else as the chunks of {@link encodeFrame}.
+ */
+export function writeFrameTo(sink: FrameOutput, b0: number, payload: Buffer, masked: boolean): boolean | void {
+  return sink.writeFrame !== undefined ? sink.writeFrame(b0, payload, masked) : sink.write(encodeFrame(b0, payload, masked));
+}

@@ -2,42 +2,9 @@
 // (counted in writableLength) and leaves on the next, for every transport written in that tick,
 // in write order across small and large chunks; end() sends what was held before the FIN.
 import t from 'tap';
-import net from 'node:net';
-import { once } from 'node:events';
-import { SocketTransport } from '../../lib/transport/socket.js';
-import { UNBOUND } from '../../lib/transport/transport.js';
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0];
-
-/** `n` connected pairs: our transports on the accepting side, the peers' received bytes collected. */
-async function pairs(tt: Test, n: number) {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const out: Array<{ transport: SocketTransport; peer: net.Socket; got: () => Buffer; ended: Promise<unknown> }> = [];
-  for (let i = 0; i < n; i++) {
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const peer = net.connect(port, '127.0.0.1');
-    const [sock] = await accepted;
-    const transport = new SocketTransport(sock);
-    transport.bind(UNBOUND);
-    const chunks: Buffer[] = [];
-    peer.on('data', (c: Buffer) => chunks.push(c));
-    out.push({ transport, peer, got: () => Buffer.concat(chunks), ended: once(peer, 'end') });
-  }
-  tt.teardown(() => {
-    for (const p of out) { p.peer.destroy(); p.transport.destroy(); }
-    server.close();
-  });
-  return out;
-}
+import { pairs, until } from '../helpers/socket-transports.js';
 
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
 t.test('writes of one tick on many transports are held, then all leave on the next tick, in order', async (t) => {
   const ps = await pairs(t, 3);

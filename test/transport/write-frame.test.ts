@@ -3,44 +3,9 @@
 // transports whose runs interleave in one tick, across a slab that fills up, masked or not, and
 // without touching the caller's payload.
 import t from 'tap';
-import net from 'node:net';
-import { once } from 'node:events';
-import { SocketTransport } from '../../lib/transport/socket.js';
-import { UNBOUND } from '../../lib/transport/transport.js';
+import { pairs, until, type Test } from '../helpers/socket-transports.js';
 import { encodeFrame } from '../../lib/protocol/frame-writer.js';
 import { unmask } from '../../lib/protocol/mask.js';
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0];
-
-async function pairs(tt: Test, n: number) {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const out: Array<{ transport: SocketTransport; got: () => Buffer }> = [];
-  const peers: net.Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const peer = net.connect(port, '127.0.0.1');
-    const [sock] = await accepted;
-    const transport = new SocketTransport(sock);
-    transport.bind(UNBOUND);
-    const chunks: Buffer[] = [];
-    peer.on('data', (c: Buffer) => chunks.push(c));
-    peers.push(peer);
-    out.push({ transport, got: () => Buffer.concat(chunks) });
-  }
-  tt.teardown(() => {
-    for (const p of peers) p.destroy();
-    for (const p of out) p.transport.destroy();
-    server.close();
-  });
-  return out;
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
 /** Decode frames from `wire`: [b0, payload (unmasked)] each; the mask bit must be `masked`. */
 function decode(t: Test, wire: Buffer, masked: boolean): Array<[number, Buffer]> {
