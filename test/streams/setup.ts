@@ -3,6 +3,7 @@ export type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0];
 import { WebSocketServer, type ServerOptions } from '../../lib/server/server.js';
 import type { WebSocket } from '../../lib/websocket.js';
 import type { MessageStream } from '../../lib/incoming-stream.js';
+import { sampleLiveArrayBuffers } from '../helpers/live-memory.js';
 
 export interface Served {
   port: number;
@@ -45,15 +46,14 @@ export async function collect(stream: MessageStream): Promise<{ data: Buffer; pi
 /**
  * `sender` streams one message of `size` bytes in `chunk`-sized pieces (chunk i filled with
  * i & 0xff) to `receiver` (in stream mode); the receiver reads it to the end, checking the first
- * and last byte of each piece. Peak arrayBuffers growth in this process is sampled meanwhile.
+ * and last byte of each piece. Peak growth of live arrayBuffers in this process (after a full GC
+ * each sample) is measured meanwhile.
  */
 export async function streamThrough(t: Test, sender: WebSocket, receiver: WebSocket, size: number, chunk: number):
   Promise<{ received: number; wrong: number; pieces: number; peak: number }> {
   const streamP = nextStream(receiver);
-  const before = process.memoryUsage().arrayBuffers;
-  let peak = 0;
-  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)), 20);
-  t.teardown(() => clearInterval(sample));
+  const sampler = sampleLiveArrayBuffers();
+  t.teardown(() => sampler.stop());
   const sending = sender.sendStream(chunks(size / chunk, chunk));
   let received = 0;
   let wrong = 0;
@@ -65,7 +65,7 @@ export async function streamThrough(t: Test, sender: WebSocket, receiver: WebSoc
     pieces++;
   }
   await sending;
-  clearInterval(sample);
+  const peak = sampler.stop();
   await turns();
   return { received, wrong, pieces, peak };
 }
