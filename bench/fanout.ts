@@ -1,8 +1,12 @@
 /**
  * `npm run bench -- --only fanout`: one publisher, 10,000 subscribers (--quick: 1,000), 16 B and
  * 1 KiB text messages; deliveries/s of our `ws.publish` against uWebSockets.js `ws.publish` and
- * `ws` with a `for` loop over `wss.clients`, each server in its own process and the clients
- * (bench/fanout-peer.ts, raw sockets) in another. Writes the `fanout` section of the results file.
+ * `ws` with a `for` loop over `wss.clients`, and a raw `net` floor (bench/fanout-raw.ts: one
+ * write per socket per tick, Node's own write path and nothing else), each server in its own
+ * process and the clients (bench/fanout-peer.ts, raw sockets) in another. Server CPU time per
+ * delivery (its `process.cpuUsage()` over a size's whole run divided by the deliveries of that
+ * run) is reported beside deliveries/s: it depends less on how much of its core the server got.
+ * Writes the `fanout` section of the results file.
  */
 import { createRequire } from 'node:module';
 import { commandLine, describeEnv, fmtMed, fmtNum, fmtRatio, mdTable, median, startChild } from './util.js';
@@ -38,7 +42,7 @@ export async function fanoutSection(ctx: FanoutContext): Promise<void> {
   const warmupMs = ctx.quick ? 300 : 500;
   const durationMs = ctx.quick ? 700 : 2000;
   const sizes = [16, 1024];
-  const kinds: Array<[string, string]> = [['ours', 'ours'], ...(haveUws() ? [['uWS.js', 'uws'] as [string, string]] : []), ['ws (for loop)', 'ws']];
+  const kinds: Array<[string, string]> = [['ours', 'ours'], ...(haveUws() ? [['uWS.js', 'uws'] as [string, string]] : []), ['ws (for loop)', 'ws'], ['raw net', 'raw']];
   ctx.log(`fanout: 1 publisher, ${n} subscribers, ${kinds.map((k) => k[0]).join(' / ')}`);
   const res = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
@@ -61,6 +65,7 @@ export async function fanoutSection(ctx: FanoutContext): Promise<void> {
           push(res, `${size}|${name}`, x.deliveriesPerSec);
           push(cpu, `${size}|${name}`, ((after.cpuUs - before.cpuUs) / 1e3 / Math.max(1, after.t - before.t)) * 100);
           push(cpu, `${size}|${name}|client`, x.cpuPct);
+          push(cpu, `${size}|${name}|perDelivery`, (after.cpuUs - before.cpuUs) / Math.max(1, x.delivered));
         }
       } catch (e) {
         notes.push(`${name} run ${r + 1}: ${(e as Error).message.split('\n')[0]}`);
@@ -78,22 +83,30 @@ export async function fanoutSection(ctx: FanoutContext): Promise<void> {
     return median(A.map((x, i) => x / B[i]!).filter(Number.isFinite));
   };
   const peers = names.filter((x) => x !== 'ours');
+  // How far the Node floor itself trails uWS: the part of ours/uWS.js no library on `net` can close.
+  const floorOf = names.includes('uWS.js') ? ['uWS.js'] : [];
   const rows = sizes.map((size) => [
     `${size === 1024 ? '1 KiB' : `${size} B`} text`,
     ...names.map((nm) => fmtMed(res.get(`${size}|${nm}`) ?? [])),
     ...peers.map((p) => fmtRatio(paired(size, 'ours', p))),
+    ...floorOf.map((p) => fmtRatio(paired(size, p, 'raw net'))),
     names.map((nm) => fmtNum(median(cpu.get(`${size}|${nm}`) ?? []), 2)).join(' / '),
     names.map((nm) => fmtNum(median(cpu.get(`${size}|${nm}|client`) ?? []), 2)).join(' / '),
+    names.map((nm) => fmtNum(median(cpu.get(`${size}|${nm}|perDelivery`) ?? []), 3)).join(' / '),
   ]);
   for (const row of rows) ctx.log(`  ${row.join(' | ')}`);
   const env = describeEnv(commandLine(ctx.scriptUrl, ctx.argv));
   upsertSection(ctx.out, 'fanout', ['## Fan-out: one publisher, many subscribers', '', envLines(env), '',
     `${n} subscribers and one publisher (raw sockets in one client process, bench/fanout-peer.ts) against each server in its own ` +
     'process; every connection is subscribed to one topic and what the publisher sends goes to all the others: ours with ' +
-    '`ws.publish` (framed once for all), uWebSockets.js with `ws.publish`, `ws` with a `for` loop over `wss.clients` calling `send`. ' +
+    '`ws.publish` (framed once for all), uWebSockets.js with `ws.publish`, `ws` with a `for` loop over `wss.clients` calling `send`, ' +
+    'raw net with bare `net` (unmask, frame once, one `socket.write` per socket per tick of the frames joined once: bench/fanout-raw.ts, ' +
+    'the floor of Node\'s own write path). ' +
     `${window} messages in flight across the fan-out; ${warmupMs} ms warm-up, ${durationMs} ms measured; ${ctx.runs} run(s), servers ` +
-    'rotated run by run; ratios are the median of the per-run ratios. Deliveries/s = messages received by all subscribers per second.', '',
-    mdTable(['message', ...names.map((x) => `${x} deliveries/s`), ...peers.map((p) => `ours/${p}`), `server CPU % (${names.join(' / ')})`, 'client CPU %'], rows),
+    'rotated run by run; ratios are the median of the per-run ratios. Deliveries/s = messages received by all subscribers per second; ' +
+    'server CPU µs per delivery = the server\'s CPU time over a size\'s whole run (warm-up included) / the deliveries of that run.', '',
+    mdTable(['message', ...names.map((x) => `${x} deliveries/s`), ...peers.map((p) => `ours/${p}`), ...floorOf.map((p) => `${p}/raw net`),
+      `server CPU % (${names.join(' / ')})`, 'client CPU %', `server CPU µs/delivery (${names.join(' / ')})`], rows),
     '', ...(notes.length ? ['Notes:', '', ...notes.map((x) => `- ${x}`), ''] : [])].join('\n'));
   ctx.log(`wrote section fanout of ${ctx.out}`);
 }

@@ -466,11 +466,12 @@ export class WebSocket
   /**
    * @internal Write a frame encoded once for many connections, in order with this connection's
    * own sends. False when it did not go (not open, or in the middle of a streamed send); the
-   * send-queue limit applies as to `send()`.
+   * send-queue limit applies as to `send()`. `buffered` is this connection's `bufferedAmount`,
+   * which the publish loop has just read for its own limit: once per subscriber, not twice.
    */
-  sendEncoded(frame: EncodedFrame): boolean {
+  sendEncoded(frame: EncodedFrame, buffered: number): boolean {
     if (this.state !== OPEN) return false;
-    if (this.bufferedAmount + frame.size > this.opts.maxSendQueue) {
+    if (buffered + frame.size > this.opts.maxSendQueue) {
       this.onSendQueueFull(undefined);
       return false;
     }

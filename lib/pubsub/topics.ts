@@ -131,11 +131,13 @@ export class Topics implements TopicHost {
     for (const sub of set) {
       const ws = sub.ws;
       if (ws === except) continue;
-      if (ws.bufferedAmount > maxBackpressure) {
+      // Read once for both limits (backpressure here, the send queue in sendEncoded): three getters deep.
+      const buffered = ws.bufferedAmount;
+      if (buffered > maxBackpressure) {
         // A slow subscriber is skipped or closed; it never holds the others up.
         if (backpressurePolicy === 'close') ws.closeForLimit(1008, 'publish backpressure limit exceeded');
         else this.drop(ws, topic);
-      } else if (ws.sendEncoded(msg.frameFor(sub.share))) {
+      } else if (ws.sendEncoded(msg.frameFor(sub.share), buffered)) {
         n++;
       } else if (ws.readyState === WebSocket.OPEN) {
         // Open but in the middle of a streamed message of its own: a frame cannot go in between.

@@ -1,0 +1,100 @@
+/**
+ * The publish loop alone, in one process: `server.publish` of a 16 B message to N server-role
+ * connections, 16 publishes per tick. `--transport recording` (default): transports that only
+ * remember what they are handed, so what is counted is topics + WebSocket + Connection per
+ * subscriber. `--transport socket`: lib/transport/socket.ts over a stand-in socket whose write()
+ * does nothing, so the per-tick flush is counted too, but not Node's Writable or the syscall.
+ *
+ *   node dist/bench/publish-loop.js [--subs 1000] [--publishes 2000] [--warmup 2000] [--transport recording|socket]
+ *
+ * Prints CPU ns per delivery (`process.cpuUsage()` over the measured publishes). For a
+ * load-independent count, run it under `valgrind --tool=callgrind` twice with different
+ * `--publishes` and divide the difference in instructions (Ir) by the difference in deliveries.
+ */
+import type { Socket } from 'node:net';
+import { ServerPubSub } from '../lib/pubsub/pubsub.js';
+import { SocketTransport } from '../lib/transport/socket.js';
+import type { Transport, TransportListener } from '../lib/transport/transport.js';
+import { WebSocket } from '../lib/websocket.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : Number(process.argv[i + 1]);
+}
+
+/** Keeps the chunk arrays of the current round, like a socket transport gathering a tick's frames. */
+class Recording implements Transport {
+  chunks: Buffer[][] = [];
+  bytes = 0;
+  bind(_l: TransportListener): void {}
+  write(chunks: Buffer[]): boolean {
+    this.chunks.push(chunks);
+    return true;
+  }
+  end(): void {}
+  destroy(): void {}
+  pauseReading(): void {}
+  resumeReading(): void {}
+  get writableLength(): number { return this.bytes; }
+  get writableNeedDrain(): boolean { return false; }
+  whenFlushed(cb: () => void): void { cb(); }
+  readonly remoteAddress = undefined;
+  readonly remotePort = undefined;
+  readonly tls = null;
+}
+
+/** The parts of a net.Socket that SocketTransport touches; write() drops the bytes. */
+class StandInSocket {
+  destroyed = false;
+  writableEnded = false;
+  writableNeedDrain = false;
+  writableLength = 0;
+  writableCorked = 0;
+  closed = false;
+  remoteAddress = '127.0.0.1';
+  remotePort = 1;
+  on(): this { return this; }
+  resume(): void {}
+  pause(): void {}
+  setNoDelay(): void {}
+  setTimeout(): void {}
+  cork(): void { this.writableCorked++; }
+  uncork(): void { this.writableCorked--; }
+  write(_b: Buffer): boolean { return true; }
+}
+
+const socketMode = process.argv.includes('socket');
+const subs = arg('subs', 1000);
+const publishes = arg('publishes', 2000);
+const warmup = arg('warmup', 2000);
+const pubsub = new ServerPubSub({}, null, { drop: () => {}, brokerError: () => {} });
+const transports: Recording[] = [];
+for (let i = 0; i < subs; i++) {
+  const transport = socketMode ? new SocketTransport(new StandInSocket() as unknown as Socket) : new Recording();
+  if (transport instanceof Recording) transports.push(transport);
+  const ws = new WebSocket({
+    role: 'server', transport, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null,
+    options: { keepAliveInterval: 0 }, topics: pubsub.topics,
+  });
+  ws.subscribe('t');
+}
+const payload = Buffer.alloc(16, 0x61);
+/** `k` publishes, 16 per tick; then the socket transports flush (recording ones let go of what they hold). */
+async function round(k: number): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < k; i++) {
+    n += pubsub.publish('t', payload);
+    if ((i & 15) === 15) {
+      for (const t of transports) t.chunks = [];
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  return n;
+}
+await round(warmup);
+const c0 = process.cpuUsage();
+const delivered = await round(publishes);
+const c = process.cpuUsage(c0);
+if (delivered !== publishes * subs) throw new Error(`delivered ${delivered}, expected ${publishes * subs}`);
+console.log(`${subs} subscribers, ${publishes} publishes: ${(((c.user + c.system) * 1e3) / Math.max(1, delivered)).toFixed(1)} ns CPU per delivery`);
+process.exit(0);
