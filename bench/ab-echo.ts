@@ -1,0 +1,56 @@
+/**
+ * Interleaved A/B of one echo cell: every server in its own process (core 0), one load generator
+ * (core 1), the servers measured in turn, `--pairs` rounds. Prints each server's messages/s and its
+ * CPU time per message (process.cpuUsage through the echo server's `stats` request) per round, and the
+ * medians. For a cell whose suite-run ratio is in doubt: both servers see the same machine state.
+ *
+ *   node dist/bench/ab-echo.js [--servers ours,ws+bufferutil] [--size 1048576] [--binary]
+ *                              [--conns 1] [--inflight 32] [--pairs 5] [--ms 1500]
+ */
+import { commandLine, fmtNum, mdTable, startChild, type Child } from './util.js';
+
+const argv = process.argv.slice(2);
+const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
+const SERVERS = opt('servers', 'ours,ws+bufferutil').split(',');
+const SIZE = Number(opt('size', String(1 << 20)));
+const TEXT = !argv.includes('--binary') && SIZE <= 1024;
+const CONNS = Number(opt('conns', '1'));
+const INFLIGHT = Number(opt('inflight', '32'));
+const PAIRS = Number(opt('pairs', '5'));
+const MS = Number(opt('ms', '1500'));
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+async function main(): Promise<void> {
+  const servers: { name: string; child: Child; port: number; rate: number[]; cpu: number[] }[] = [];
+  for (const name of SERVERS) {
+    const kind = name === 'uWS.js' ? 'uws' : name === 'ws+bufferutil' ? 'ws' : name;
+    const child = startChild('echo-server.js', { cpu: 0, args: [kind], env: name === 'ws' ? { WS_NO_BUFFER_UTIL: '1' } : {} });
+    const ready = await child.ready;
+    if (ready.error) throw new Error(`${name}: ${ready.error}`);
+    servers.push({ name, child, port: ready.port, rate: [], cpu: [] });
+  }
+  const lg = startChild('loadgen.js', { cpu: 1 });
+  await lg.ready;
+  for (let i = 0; i < PAIRS; i++) {
+    for (const s of servers) {
+      const before = await s.child.request('stats', {});
+      const r = await lg.request('echo', {
+        port: s.port, mode: s.name === 'raw' ? 'raw' : 'ws', size: SIZE, text: TEXT, conns: CONNS, inflight: INFLIGHT, warmupMs: 300, durationMs: MS,
+      }, MS + 60_000);
+      const after = await s.child.request('stats', {});
+      const seconds = (after.t - before.t) / 1000;
+      s.rate.push(r.msgsPerSec);
+      s.cpu.push((after.cpuUs - before.cpuUs) / (r.msgsPerSec * seconds));
+    }
+  }
+  await lg.stop();
+  for (const s of servers) await s.child.stop();
+  const base = median(servers[0]!.rate);
+  console.log(`\`${commandLine(import.meta.url, argv)}\`: ${SIZE} B ${TEXT ? 'text' : 'binary'}, ${CONNS}c x ${INFLIGHT}, ${PAIRS} interleaved rounds of ${MS} ms\n`);
+  console.log(mdTable(['server', 'msgs/s per round', 'median msgs/s', `vs ${servers[0]!.name}`, 'server CPU µs/msg (median)'], servers.map((s) => [
+    s.name, s.rate.map((x) => fmtNum(x)).join(', '), fmtNum(median(s.rate)), `${(median(s.rate) / base).toFixed(2)}x`, median(s.cpu) < 10 ? median(s.cpu).toFixed(2) : median(s.cpu).toFixed(0),
+  ])));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
