@@ -7,7 +7,7 @@
  *   node dist/bench/ab-echo.js [--servers ours,ws+bufferutil] [--size 1048576] [--binary]
  *                              [--conns 1] [--inflight 32] [--pairs 5] [--ms 1500]
  */
-import { commandLine, fmtNum, mdTable, startChild, type Child } from './util.js';
+import { commandLine, echoServerPeer, fmtNum, mdTable, median, startChild, type Child } from './util.js';
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
@@ -19,13 +19,11 @@ const INFLIGHT = Number(opt('inflight', '32'));
 const PAIRS = Number(opt('pairs', '5'));
 const MS = Number(opt('ms', '1500'));
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-
 async function main(): Promise<void> {
   const servers: { name: string; child: Child; port: number; rate: number[]; cpu: number[] }[] = [];
   for (const name of SERVERS) {
-    const kind = name === 'uWS.js' ? 'uws' : name === 'ws+bufferutil' ? 'ws' : name;
-    const child = startChild('echo-server.js', { cpu: 0, args: [kind], env: name === 'ws' ? { WS_NO_BUFFER_UTIL: '1' } : {} });
+    const { kind, env } = echoServerPeer(name);
+    const child = startChild('echo-server.js', { cpu: 0, args: [kind], env });
     const ready = await child.ready;
     if (ready.error) throw new Error(`${name}: ${ready.error}`);
     servers.push({ name, child, port: ready.port, rate: [], cpu: [] });

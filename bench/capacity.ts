@@ -8,7 +8,7 @@
  *   node dist/bench/capacity.js [--server ours,ws] [--max 100000] [--time 120] [--print]
  */
 import { execFileSync } from 'node:child_process';
-import { commandLine, describeEnv, fmtNum, mdTable, sleep, startChild } from './util.js';
+import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, sleep, startChild } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
@@ -28,10 +28,10 @@ const PRINT = argv.includes('--print');
 const FD = Math.min(MAX + 2000, HARD);
 
 async function one(name: string) {
-  const kind = name === 'ws+bufferutil' ? 'ws' : name === 'uWS.js' ? 'uws' : name;
+  const { kind, env } = echoServerPeer(name);
   const server = startChild('echo-server.js', {
     cpu: 0, fdLimit: FD, nodeArgs: ['--expose-gc', '--max-old-space-size=8192'], args: [kind, `listeners=${Math.ceil(MAX / 5000)}`],
-    env: name === 'ws' ? { WS_NO_BUFFER_UTIL: '1' } : {},
+    env,
   });
   const ready = await server.ready;
   if (ready.error) throw new Error(`server ${name}: ${ready.error}`);

@@ -4,13 +4,13 @@
  * with `node --cpu-prof`, and the profile's self time is printed per function and per category
  * (ours, node: internals, GC, idle, native/program), top N, as markdown.
  *
- *   node dist/bench/profile-handshake.js [--server ours|ws|raw] [--seconds 5] [--top 20] [--dir /tmp/rfcws-hsprof]
+ *   node dist/bench/profile-handshake.js [--server ours|ws|ws+bufferutil|uWS.js|raw] [--seconds 5] [--top 20] [--dir /tmp/rfcws-hsprof]
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildNativeGenerator } from './handshake-native.js';
 import { HANDSHAKE_PARALLEL } from './handshake-rate.js';
-import { fmtNum, mdTable, startChild } from './util.js';
+import { echoServerPeer, fmtNum, mdTable, startChild } from './util.js';
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
@@ -36,10 +36,11 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const gen = buildNativeGenerator(1);
   if (typeof gen === 'string') throw new Error(gen);
-  const server = startChild('echo-server.js', { cpu: 0, args: [SERVER], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const { kind, env } = echoServerPeer(SERVER);
+  const server = startChild('echo-server.js', { cpu: 0, args: [kind], env, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const ready = await server.ready;
   if (ready.error) throw new Error(ready.error);
-  const run = await gen.handshakes({ port: ready.port, parallel: HANDSHAKE_PARALLEL, warmupMs: 500, durationMs: SECONDS * 1000, mode: SERVER === 'raw' ? 'raw' : 'ws' });
+  const run = await gen.handshakes({ port: ready.port, parallel: HANDSHAKE_PARALLEL, warmupMs: 500, durationMs: SECONDS * 1000, mode: kind === 'raw' ? 'raw' : 'ws' });
   gen.dispose();
   await server.stop();
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandLine, fmtNum, mdTable, startChild } from './util.js';
+import { commandLine, echoServerPeer, fmtNum, mdTable, startChild } from './util.js';
 import { RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
@@ -31,10 +31,10 @@ interface Node { id: number; callFrame: { functionName: string; url: string; lin
 async function main() {
   const dir = join(DIR, `${SERVER}-${SIZE}-${CONNS}x${INFLIGHT}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const kind = SERVER === 'uWS.js' ? 'uws' : SERVER === 'ws+bufferutil' ? 'ws' : SERVER;
+  const { kind, env } = echoServerPeer(SERVER);
   const server = startChild('echo-server.js', {
     cpu: 0, args: [kind, ...(DEFLATE ? ['deflate'] : [])], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-    env: SERVER === 'ws' ? { WS_NO_BUFFER_UTIL: '1' } : {},
+    env,
   });
   const ready = await server.ready;
   if (ready.error) throw new Error(ready.error);

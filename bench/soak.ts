@@ -7,7 +7,7 @@
  *
  *   node dist/bench/soak.js [--server ours|ws|uws] [--duration 60] [--workers 200] [--messages 4] [--print]
  */
-import { commandLine, describeEnv, fmtNum, mdTable, sleep, startChild } from './util.js';
+import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, sleep, startChild } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
@@ -23,10 +23,10 @@ interface Stats { rss: number; heapUsed: number; external: number; arrayBuffers:
 
 async function main() {
   const env = describeEnv(commandLine(import.meta.url, argv));
-  const kind = SERVER === 'ws+bufferutil' ? 'ws' : SERVER;
+  const { kind, env: serverEnv } = echoServerPeer(SERVER);
   const server = startChild('echo-server.js', {
     cpu: 0, fdLimit: FD, nodeArgs: ['--expose-gc'], args: [kind],
-    env: SERVER === 'ws' ? { WS_NO_BUFFER_UTIL: '1' } : {},
+    env: serverEnv,
   });
   const ready = await server.ready;
   if (ready.error) throw new Error(`server ${SERVER}: ${ready.error}`);

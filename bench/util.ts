@@ -34,6 +34,18 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * The echo-server.ts kind and environment of a peer named as in the tables ('ours', 'ws' (pure JS),
+ * 'ws+bufferutil', 'uWS.js', 'raw net' or 'raw').
+ */
+export function echoServerPeer(name: string): { kind: string; env: Record<string, string | undefined> } {
+  if (name === 'ws') return { kind: 'ws', env: { WS_NO_BUFFER_UTIL: '1' } };
+  if (name === 'ws+bufferutil') return { kind: 'ws', env: { WS_NO_BUFFER_UTIL: undefined } };
+  if (name === 'uWS.js') return { kind: 'uws', env: {} };
+  if (name === 'raw net') return { kind: 'raw', env: {} };
+  return { kind: name, env: {} };
+}
+
 /** Spread as (max - min) / median, in percent: the honest noise figure of few runs. */
 export function spreadPct(xs: number[]): number {
   xs = xs.filter(Number.isFinite);
