@@ -64,6 +64,10 @@ export interface TopicHost {
   topicsOf(ws: WebSocket): ReadonlySet<string>;
   publish(topic: string, data: SendData, options: PublishOptions | undefined, except: WebSocket | null): number;
   leaveAll(ws: WebSocket): void;
+  /** Publishes of this tick wait to be written (see flushPending). */
+  readonly pending: boolean;
+  /** Write them now: before this connection's own frames, so both keep their order. */
+  flushPending(): void;
 }
 
 /** The events of a {@link WebSocket} and their arguments. */
@@ -242,6 +246,7 @@ export class WebSocket
 
   /** Bytes accepted by `send()`, `ping()` and `pong()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
+    this.writePublished();
     return this.transport.writableLength + this.conn.pendingSendBytes + this.heldBytes;
   }
 
@@ -286,6 +291,7 @@ export class WebSocket
       binary = options?.binary ?? true;
     }
     if (this.state !== OPEN) return this.notOpen('the message was not sent', cb);
+    this.writePublished();
     if (this.bufferedAmount + buf.length > this.opts.maxSendQueue) {
       this.onSendQueueFull(cb);
       return false;
@@ -361,6 +367,7 @@ export class WebSocket
       encodeClosePayload(code, reason);
       return;
     }
+    this.writePublished();
     this.conn.close(code, reason);
     this.state = CLOSING;
     this.startCloseTimer(this.opts.closeTimeout);
@@ -447,7 +454,8 @@ export class WebSocket
 
   /**
    * Publish to every other subscriber of `topic` (not this connection), on this server and,
-   * with a broker, on every other. Returns the number of local connections it was written to.
+   * with a broker, on every other. Returns the number of local subscribers it is addressed to
+   * (written at the end of the tick; one over its backpressure limit misses it: 'drop').
    */
   publish(topic: string, data: SendData, options?: PublishOptions): number {
     return this.topicRegistry('publish').publish(topic, data, options, this);
@@ -455,6 +463,7 @@ export class WebSocket
 
   /** Published messages this connection missed: its `bufferedAmount` was over the server's `maxBackpressure` ('drop' policy), or it was streaming a message of its own. */
   get droppedMessages(): number {
+    this.writePublished();
     return this.dropped;
   }
 
@@ -493,6 +502,16 @@ export class WebSocket
       this.localReason = reason;
     }
     this.close(code, reason);
+  }
+
+  /** Publishes of this tick still waiting go first: this connection's next frames come after them. */
+  private writePublished(): void {
+    if (this.topicHost !== null && this.topicHost.pending) this.topicHost.flushPending();
+  }
+
+  /** @internal The send-queue limit `sendEncoded` applies. */
+  get sendQueueLimit(): number {
+    return this.opts.maxSendQueue;
   }
 
   private topicRegistry(what: string): TopicHost {
@@ -707,6 +726,7 @@ export class WebSocket
       throw new InvalidArgumentError(`a ${isPing ? 'ping' : 'pong'} payload is at most 125 bytes (got ${payload.length})`);
     }
     if (this.state !== OPEN) return this.notOpen(`the ${isPing ? 'ping' : 'pong'} was not sent`, cb);
+    this.writePublished();
     if (isPing) this.conn.ping(payload, cb);
     else this.conn.pong(payload, cb);
     return this.belowMark();
@@ -797,6 +817,7 @@ export class WebSocket
    * rejects when the fragment cannot be sent.
    */
   private sendFragment(data: Buffer, fin: boolean, opts: SendOptions): Promise<void> {
+    this.writePublished();
     return new Promise((resolve, reject) => {
       let failed = false;
       const onSent = (err?: Error): void => {

@@ -1,10 +1,12 @@
 // The topics of one server: who is subscribed to what, and the delivery of a published message
-// to the local subscribers, framed once (prepared.ts), under a per-subscriber backpressure limit.
+// to the local subscribers, framed once (prepared.ts), with the other publishes of its tick
+// (tick-batch.ts), under a per-subscriber backpressure limit.
 import { InvalidArgumentError } from '../errors.js';
 import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { toBuffer, WebSocket, type PublishOptions, type SendData, type TopicHost } from '../websocket.js';
 import { PreparedMessage, SharedDeflate, UNCOMPRESSED } from './prepared.js';
 import { ReadonlySetView } from './readonly-set.js';
+import { BATCH_BYTES, TickBatch, type Pending } from './tick-batch.js';
 import type { BackpressurePolicy } from './options.js';
 
 /** What the server wires to its topics (events, the broker). */
@@ -33,6 +35,8 @@ interface Sub {
   readonly view: ReadonlySetView<string>;
   /** The server window size it shares compressed copies for, or UNCOMPRESSED. */
   readonly share: number;
+  /** It published a message of the batch being written (so it takes the others one by one). */
+  excluded: boolean;
 }
 
 const NO_TOPICS = new ReadonlySetView(new Set<string>());
@@ -40,11 +44,18 @@ const NO_TOPICS = new ReadonlySetView(new Set<string>());
 export class Topics implements TopicHost {
   private readonly byTopic = new Map<string, Set<Sub>>();
   private readonly subs = new Map<WebSocket, Sub>();
+  private readonly batch = new TickBatch();
+  /** Publishes wait in the batch. */
+  pending = false;
+  /** @internal The end-of-tick flush is queued. */
+  scheduled = false;
 
   constructor(private readonly config: TopicsConfig, private readonly events: TopicEvents) {}
 
   subscribe(ws: WebSocket, topic: string): boolean {
     checkTopic(topic);
+    // What was published before this call is not for the new subscriber.
+    this.flushPending();
     // A closed connection has already left everything: joining now would never be undone.
     if (ws.readyState === WebSocket.CLOSED) return false;
     const sub = this.record(ws);
@@ -64,6 +75,8 @@ export class Topics implements TopicHost {
 
   unsubscribe(ws: WebSocket, topic: string): boolean {
     checkTopic(topic);
+    // What was published before this call still is.
+    this.flushPending();
     const sub = this.subs.get(ws);
     if (sub === undefined || !sub.topics.delete(topic)) return false;
     this.leave(sub, topic);
@@ -88,7 +101,7 @@ export class Topics implements TopicHost {
     let sub = this.subs.get(ws);
     if (sub === undefined) {
       const topics = new Set<string>();
-      sub = { ws, topics, view: new ReadonlySetView(topics), share: shareKey(ws) };
+      sub = { ws, topics, view: new ReadonlySetView(topics), share: shareKey(ws), excluded: false };
       this.subs.set(ws, sub);
     }
     return sub;
@@ -121,30 +134,98 @@ export class Topics implements TopicHost {
     return n;
   }
 
-  /** Write one message to every local subscriber of `topic` but `except`; returns how many took it. */
+  /**
+   * Send one message to every local subscriber of `topic` but `except`; returns how many it is
+   * addressed to. The message joins this tick's batch and is written at the end of the tick (or
+   * sooner: see `flushPending`), with the other publishes of the tick, one write per subscriber.
+   */
   deliver(topic: string, payload: Buffer, binary: boolean, compress: boolean, except: WebSocket | null): number {
     const set = this.byTopic.get(topic);
     if (set === undefined) return 0;
-    const { maxBackpressure, backpressurePolicy } = this.config;
-    const msg = new PreparedMessage(payload, binary, compress ? this.config.deflate : null);
-    let n = 0;
+    const batch = this.batch;
+    // One topic per batch: a subscriber of two topics gets their messages in publish order.
+    if (this.pending && batch.topic !== topic) this.flushPending();
+    batch.add(topic, new PreparedMessage(payload, binary, compress ? this.config.deflate : null), except, payload.length);
+    if (!this.pending) {
+      this.pending = true;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(endOfTick, this);
+      }
+    }
+    if (batch.bytes >= BATCH_BYTES) this.flushPending();
+    const sender = except === null ? undefined : this.subs.get(except);
+    return sender !== undefined && set.has(sender) ? set.size - 1 : set.size;
+  }
+
+  /**
+   * Write the batch now. Runs at the end of the tick, and before anything that must see the
+   * batch as written: a send, ping, pong or close on one of this server's connections (so its
+   * own frames keep their order with the publishes), a read of `bufferedAmount` or
+   * `droppedMessages`, a subscribe or unsubscribe, a publish to another topic, and a batch
+   * passing BATCH_BYTES.
+   */
+  flushPending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    const batch = this.batch.take();
+    const { topic, entries } = batch;
+    const set = this.byTopic.get(topic);
+    if (set === undefined) return;
+    // Publishers do not get their own messages: they take the batch one message at a time.
+    for (let i = 0; i < entries.length; i++) {
+      const except = entries[i]!.except;
+      if (except !== null) {
+        const sub = this.subs.get(except);
+        if (sub !== undefined) sub.excluded = true;
+      }
+    }
+    const dropped: WebSocket[] = [];
+    const limit = this.config.maxBackpressure;
     for (const sub of set) {
+      const joined = sub.excluded ? null : batch.frameFor(sub.share);
+      if (joined === null) {
+        this.deliverEach(sub, entries, dropped);
+        continue;
+      }
       const ws = sub.ws;
-      if (ws === except) continue;
-      // Read once for both limits (backpressure here, the send queue in sendEncoded): three getters deep.
+      // Read once for every limit (three getters deep). Within both limits with the whole batch,
+      // no message of it could be dropped one by one either: it goes in one write.
+      const buffered = ws.bufferedAmount;
+      if (buffered + joined.bytes > limit || buffered + joined.bytes > ws.sendQueueLimit) {
+        this.deliverEach(sub, entries, dropped);
+      } else if (!ws.sendEncoded(joined.frame, buffered) && ws.readyState === WebSocket.OPEN) {
+        // Open but in the middle of a streamed message of its own: a frame cannot go in between.
+        for (let i = 0; i < entries.length; i++) dropped.push(ws);
+      }
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const except = entries[i]!.except;
+      if (except !== null) {
+        const sub = this.subs.get(except);
+        if (sub !== undefined) sub.excluded = false;
+      }
+    }
+    // Listeners run once every subscriber has its messages: what they send comes after.
+    for (let i = 0; i < dropped.length; i++) this.drop(dropped[i]!, topic);
+  }
+
+  /** The batch one message at a time, each under the backpressure limit (and not its own). */
+  private deliverEach(sub: Sub, entries: readonly Pending[], dropped: WebSocket[]): void {
+    const ws = sub.ws;
+    const { maxBackpressure, backpressurePolicy } = this.config;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.except === ws) continue;
       const buffered = ws.bufferedAmount;
       if (buffered > maxBackpressure) {
         // A slow subscriber is skipped or closed; it never holds the others up.
         if (backpressurePolicy === 'close') ws.closeForLimit(1008, 'publish backpressure limit exceeded');
-        else this.drop(ws, topic);
-      } else if (ws.sendEncoded(msg.frameFor(sub.share), buffered)) {
-        n++;
-      } else if (ws.readyState === WebSocket.OPEN) {
-        // Open but in the middle of a streamed message of its own: a frame cannot go in between.
-        this.drop(ws, topic);
+        else dropped.push(ws);
+      } else if (!ws.sendEncoded(entry.msg.frameFor(sub.share), buffered) && ws.readyState === WebSocket.OPEN) {
+        dropped.push(ws);
       }
     }
-    return n;
   }
 
   private drop(ws: WebSocket, topic: string): void {
@@ -160,6 +241,11 @@ export class Topics implements TopicHost {
       this.events.onLast(topic);
     }
   }
+}
+
+function endOfTick(topics: Topics): void {
+  topics.scheduled = false;
+  topics.flushPending();
 }
 
 /** Subscribers that negotiated server_no_context_takeover share compressed copies per window size. */

@@ -23,7 +23,7 @@ export class SocketTransport implements Transport {
   scheduled = false;
   /** The socket is corked (a large chunk waits in it). */
   private corked = false;
-  private small: Buffer[] = [];
+  private readonly small: Buffer[] = [];
   private smallBytes = 0;
   /** Frames encoded in place this tick: slab[runStart, runEnd) (see writeFrame). */
   private runSlab: Buffer | null = null;
@@ -130,7 +130,8 @@ export class SocketTransport implements Transport {
     const n = this.small.length;
     if (n === 0) return;
     const buf = n === 1 ? this.small[0]! : joined(this.small, this.smallBytes);
-    this.small = [];
+    // The same array again: a new one per flush is garbage for every socket written in a tick.
+    this.small.length = 0;
     this.smallBytes = 0;
     this.socket.write(buf);
   }
@@ -276,7 +277,8 @@ function joined(parts: Buffer[], bytes: number): Buffer {
     }
     if (same) return lastJoined;
   }
-  lastParts = parts;
+  // A copy: the transport empties and refills its own array.
+  lastParts = parts.slice();
   lastJoined = Buffer.concat(parts, bytes);
   return lastJoined;
 }

@@ -2,62 +2,10 @@
 // to every subscriber's transport (a recording wrapper around lib/transport/pipe.ts), and the
 // bytes on the wire are the expected frame for every raw client.
 import t from 'tap';
-import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate.js';
 import { resolveDeflateOptions } from '../../lib/extensions/deflate-options.js';
 import { ServerPubSub } from '../../lib/pubsub/pubsub.js';
-import { createPipe, type PipeTransport } from '../../lib/transport/pipe.js';
-import type { Transport, TransportListener } from '../../lib/transport/transport.js';
-import { WebSocket } from '../../lib/websocket.js';
-import { FrameDecoder, type Frame } from '../helpers/frames.js';
+import { endOfTick, noSignals, settle, subscriber, until } from './recording.js';
 import { rawSubscriber, serverFrame, startServer } from './setup.js';
-
-/** A transport that remembers every array of chunks written through it. */
-class Recording implements Transport {
-  readonly writes: Buffer[][] = [];
-  constructor(private readonly inner: PipeTransport) {}
-  bind(l: TransportListener): void { this.inner.bind(l); }
-  write(chunks: Buffer[]): boolean { this.writes.push(chunks); return this.inner.write(chunks); }
-  end(): void { this.inner.end(); }
-  destroy(): void { this.inner.destroy(); }
-  pauseReading(): void { this.inner.pauseReading(); }
-  resumeReading(): void { this.inner.resumeReading(); }
-  get writableLength(): number { return this.inner.writableLength; }
-  get writableNeedDrain(): boolean { return this.inner.writableNeedDrain; }
-  whenFlushed(cb: () => void): void { this.inner.whenFlushed(cb); }
-  readonly remoteAddress = undefined;
-  readonly remotePort = undefined;
-  readonly tls = null;
-}
-
-const noSignals = { drop: () => {}, brokerError: () => {} };
-
-/** A server-role WebSocket on the topics of `pubsub`, over a recording pipe; the far end decodes frames. */
-function subscriber(pubsub: ServerPubSub, deflate?: { noContextTakeover: boolean; windowBits?: number }) {
-  const [a, b] = createPipe({ highWaterMark: 1 << 30 });
-  const transport = new Recording(a);
-  const transform = deflate === undefined ? null : new PerMessageDeflate('server', {
-    serverNoContextTakeover: deflate.noContextTakeover, clientNoContextTakeover: false,
-    serverMaxWindowBits: deflate.windowBits ?? 15, clientMaxWindowBits: 15,
-  }, { maxPayload: 0 });
-  const ws = new WebSocket({
-    role: 'server', transport, head: Buffer.alloc(0), protocol: '', extensions: '', transform,
-    options: { keepAliveInterval: 0 }, topics: pubsub.topics,
-  });
-  const frames: Frame[] = [];
-  const decoder = new FrameDecoder();
-  b.bind({ onData: (c) => frames.push(...decoder.push(c)), onDrain() {}, onTransportError() {}, onTransportClose() {} });
-  return { ws, transport, frames, far: b };
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
-
-/** Turns of the event loop until `done()` holds (zlib runs on the thread pool: how long is up to the machine), at most 10 s. */
-async function until(done: () => boolean): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!done() && Date.now() < end) await new Promise((r) => setImmediate(r));
-}
 
 t.test('every subscriber\'s transport is handed the same Buffer objects, encoded once', async (t) => {
   const pubsub = new ServerPubSub({}, null, noSignals);
@@ -67,6 +15,7 @@ t.test('every subscriber\'s transport is handed the same Buffer objects, encoded
     for (const s of subs) s.transport.writes.length = 0;
     const payload = Buffer.alloc(size, 0x61);
     t.equal(pubsub.publish('t', payload), 5);
+    await endOfTick();
     const first = subs[0]!.transport.writes;
     t.equal(first.length, 1, `${label}: one write per subscriber`);
     for (const s of subs) {
@@ -94,6 +43,7 @@ t.test('with deflate: no-context-takeover subscribers share one compressed frame
   for (const s of all) s.ws.subscribe('t');
   const text = 'compress me, compress me, compress me, compress me';
   t.equal(pubsub.publish('t', text), 6);
+  await endOfTick();
   t.equal(takeover.transport.writes.length, 1, 'the uncompressed frame is written at once');
   t.equal(takeover.transport.writes[0], plain.transport.writes[0], 'the takeover subscriber and the one without deflate get the same frame');
   t.same(Buffer.concat(plain.transport.writes[0]!), serverFrame(0x81, text));

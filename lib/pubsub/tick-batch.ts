@@ -1,0 +1,99 @@
+// The publishes to one topic made in one tick, written to each subscriber together at the end of
+// the tick: one pass over the subscribers per tick instead of one per publish, and one write of
+// one shared buffer per subscriber (topics.ts decides who can take the batch whole).
+import type { EncodedFrame } from '../protocol/connection.js';
+import { frameHeaderSize } from '../protocol/frame-writer.js';
+import type { WebSocket } from '../websocket.js';
+import type { PreparedMessage } from './prepared.js';
+
+/** One publish waiting for the end of the tick. */
+export interface Pending {
+  readonly msg: PreparedMessage;
+  /** The publishing connection (it does not get its own message), or null. */
+  readonly except: WebSocket | null;
+}
+
+/** Batched bytes above which the batch is written at once (so a publish loop holds at most this much). */
+export const BATCH_BYTES = 64 * 1024;
+
+/** Several frames handed on as one: the bytes of each, in publish order. */
+class JoinedFrames implements EncodedFrame {
+  constructor(readonly chunks: Buffer[], readonly size: number) {}
+  whenReady(cb: () => void): void {
+    cb();
+  }
+}
+
+/** A batch frame and its length on the wire. */
+export interface BatchFrame {
+  readonly frame: EncodedFrame;
+  readonly bytes: number;
+}
+
+/** The batch being gathered. */
+export class TickBatch {
+  topic = '';
+  entries: Pending[] = [];
+  /** Wire bytes of the uncompressed frames so far. */
+  bytes = 0;
+
+  add(topic: string, msg: PreparedMessage, except: WebSocket | null, payloadLength: number): void {
+    this.topic = topic;
+    this.entries.push({ msg, except });
+    this.bytes += frameHeaderSize(payloadLength, false) + payloadLength;
+  }
+
+  /** Take the batch out to write it; this one is empty again. */
+  take(): TakenBatch {
+    const taken = new TakenBatch(this.topic, this.entries);
+    this.entries = [];
+    this.bytes = 0;
+    return taken;
+  }
+}
+
+/** A batch being written (its own: a publish while it is written goes to the next one). */
+export class TakenBatch {
+  /** Batch frames per share key, built on first need. */
+  private readonly joined = new Map<number, BatchFrame | null>();
+
+  constructor(readonly topic: string, readonly entries: readonly Pending[]) {}
+
+  /**
+   * All the entries as one frame for subscribers with this share key: a single publish's own
+   * frame, or the frames of several joined once (small) or listed in order (large). Null when a
+   * frame is still being compressed: those subscribers take the messages one by one.
+   */
+  frameFor(share: number): BatchFrame | null {
+    let f = this.joined.get(share);
+    if (f === undefined) {
+      f = join(this.entries, share);
+      this.joined.set(share, f);
+    }
+    return f;
+  }
+}
+
+function join(entries: readonly Pending[], share: number): BatchFrame | null {  const parts: Buffer[] = [];
+  let size = 0;
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const frame = entries[i]!.msg.frameFor(share);
+    const chunks = frame.chunks;
+    if (chunks === null) return null;
+    if (entries.length === 1) return { frame, bytes: byteLength(chunks) };
+    for (let j = 0; j < chunks.length; j++) {
+      parts.push(chunks[j]!);
+      bytes += chunks[j]!.length;
+    }
+    size += frame.size;
+  }
+  const chunks = bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts;
+  return { frame: new JoinedFrames(chunks, size), bytes };
+}
+
+function byteLength(chunks: Buffer[]): number {
+  let n = 0;
+  for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length;
+  return n;
+}
