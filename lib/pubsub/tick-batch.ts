@@ -74,7 +74,8 @@ export class TakenBatch {
   }
 }
 
-function join(entries: readonly Pending[], share: number): BatchFrame | null {  const parts: Buffer[] = [];
+function join(entries: readonly Pending[], share: number): BatchFrame | null {
+  const parts: Buffer[] = [];
   let size = 0;
   let bytes = 0;
   for (let i = 0; i < entries.length; i++) {
