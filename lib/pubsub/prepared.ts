@@ -8,7 +8,7 @@ import { Compressor } from '../extensions/compressor.js';
 import { DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, DEFAULT_THRESHOLD, type ValidDeflateOptions } from '../extensions/permessage-deflate.js';
 import { FIN, OP_BINARY, OP_TEXT, RSV1 } from '../protocol/constants.js';
 import type { EncodedFrame } from '../protocol/connection.js';
-import { encodeFrame } from '../protocol/frame-writer.js';
+import { encodeFrame, frameHeaderSize } from '../protocol/frame-writer.js';
 
 /** The share key of a subscriber that gets the uncompressed frame. */
 export const UNCOMPRESSED = 0;
@@ -96,6 +96,16 @@ export class PreparedMessage {
   constructor(private readonly payload: Buffer, binary: boolean, private readonly deflate: SharedDeflate | null) {
     this.b0 = FIN | (binary ? OP_BINARY : OP_TEXT);
     if (deflate !== null && payload.length < deflate.threshold) this.deflate = null;
+  }
+
+  /** The payload's length (what a frame of it counts toward a send queue). */
+  get size(): number {
+    return this.payload.length;
+  }
+
+  /** The uncompressed frame's length on the wire. */
+  get plainBytes(): number {
+    return frameHeaderSize(this.payload.length, false) + this.payload.length;
   }
 
   /** The frame for a subscriber with this share key (a window size, or UNCOMPRESSED). */

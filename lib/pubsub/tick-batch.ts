@@ -24,7 +24,37 @@ class JoinedFrames implements EncodedFrame {
   }
 }
 
-/** A batch frame and its length on the wire. */
+/** Several frames of which some are still being compressed: ready once all of them are. */
+class JoinedPendingFrames implements EncodedFrame {
+  chunks: Buffer[] | null = null;
+  private waiters: Array<() => void> = [];
+  private left: number;
+
+  constructor(private readonly frames: EncodedFrame[], readonly size: number) {
+    this.left = frames.length;
+    for (const f of frames) f.whenReady(() => this.settleOne());
+  }
+
+  whenReady(cb: () => void): void {
+    if (this.chunks !== null) cb();
+    else this.waiters.push(cb);
+  }
+
+  private settleOne(): void {
+    if (--this.left > 0) return;
+    const parts = this.frames.flatMap((f) => f.chunks!);
+    const bytes = parts.reduce((n, c) => n + c.length, 0);
+    this.chunks = bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const cb of waiters) cb();
+  }
+}
+
+/**
+ * A batch frame and its length on the wire: exact when it is ready, else an upper bound (the
+ * uncompressed frames' length; a failed compression falls back to those).
+ */
 export interface BatchFrame {
   readonly frame: EncodedFrame;
   readonly bytes: number;
@@ -75,17 +105,27 @@ export class TakenBatch {
 }
 
 function join(entries: readonly Pending[], share: number): BatchFrame | null {
+  const frames = entries.map((e) => e.msg.frameFor(share));
+  if (frames.some((f) => f.chunks === null)) {
+    // Compressions still running: one frame that is ready when all of them are. A single one is
+    // left to the one-by-one path (its own frame, the same for every subscriber of this share).
+    if (frames.length === 1) return null;
+    let size = 0;
+    let bound = 0;
+    for (const e of entries) {
+      size += e.msg.size;
+      bound += e.msg.plainBytes;
+    }
+    return { frame: new JoinedPendingFrames(frames, size), bytes: bound };
+  }
+  if (frames.length === 1) return { frame: frames[0]!, bytes: byteLength(frames[0]!.chunks!) };
   const parts: Buffer[] = [];
   let size = 0;
   let bytes = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const frame = entries[i]!.msg.frameFor(share);
-    const chunks = frame.chunks;
-    if (chunks === null) return null;
-    if (entries.length === 1) return { frame, bytes: byteLength(chunks) };
-    for (let j = 0; j < chunks.length; j++) {
-      parts.push(chunks[j]!);
-      bytes += chunks[j]!.length;
+  for (const frame of frames) {
+    for (const c of frame.chunks!) {
+      parts.push(c);
+      bytes += c.length;
     }
     size += frame.size;
   }

@@ -3,8 +3,10 @@
 // anything that must see them as written (own sends, bufferedAmount, droppedMessages, subscribe,
 // unsubscribe, a publish to another topic, a batch past 64 KiB) writes them first.
 import t from 'tap';
+import { constants, inflateRawSync } from 'node:zlib';
+import { resolveDeflateOptions } from '../../lib/extensions/deflate-options.js';
 import { ServerPubSub } from '../../lib/pubsub/pubsub.js';
-import { endOfTick, noSignals, settle, subscriber } from './recording.js';
+import { endOfTick, noSignals, settle, subscriber, until } from './recording.js';
 import { connect } from '../../lib/client/client.js';
 import { nextConnection, rawSubscriber, serverFrame, startServer } from './setup.js';
 
@@ -133,4 +135,25 @@ t.test('with permessage-deflate: a compressed send after a publish comes after i
   ws.send('own 2');
   await all;
   t.same(got, ['pub 1', 'own 1', 'pub 2', 'pub 3', 'own 2']);
+});
+
+t.test('with deflate: subscribers sharing a compressed copy take a batch of several publishes in one write too, the same Buffer for all', async (t) => {
+  const pubsub = new ServerPubSub({}, resolveDeflateOptions({ threshold: 0 }), noSignals);
+  const shared = [subscriber(pubsub, { noContextTakeover: true }), subscriber(pubsub, { noContextTakeover: true })];
+  for (const s of shared) s.ws.subscribe('t');
+  const texts = ['compress me once', 'compress me twice', 'and a third time, compress me'];
+  for (const text of texts) pubsub.publish('t', text);
+  await until(() => shared.every((s) => s.frames.length >= texts.length));
+  t.equal(pubsub.sharedCompressions, 3, 'one compression per message');
+  for (const s of shared) {
+    t.equal(s.transport.writes.length, 1, 'one write');
+    t.equal(s.transport.writes[0]!.length, 1, 'of one chunk');
+    t.equal(s.transport.writes[0]![0], shared[0]!.transport.writes[0]![0], 'the same Buffer object for both');
+    t.same(s.frames.map((f) => f.rsv), [4, 4, 4], 'RSV1 on each: compressed');
+    // No context takeover: each message inflates on its own.
+    t.same(s.frames.map((f) => inflateRawSync(Buffer.concat([f.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString()), texts);
+  }
+  for (const s of shared) s.ws.terminate();
+  await settle();
+  pubsub.dispose();
 });
