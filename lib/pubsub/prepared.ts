@@ -21,8 +21,8 @@ class ReadyFrame implements EncodedFrame {
   }
 }
 
-/** Frame bytes that a shared compression is still producing. */
-class PendingFrame implements EncodedFrame {
+/** Frame bytes still being produced (a shared compression, or a batch waiting for its compressions). */
+export class PendingFrame implements EncodedFrame {
   chunks: Buffer[] | null = null;
   private waiters: Array<() => void> = [];
   constructor(readonly size: number) {}

@@ -4,7 +4,7 @@
 import type { EncodedFrame } from '../protocol/connection.js';
 import { frameHeaderSize } from '../protocol/frame-writer.js';
 import type { WebSocket } from '../websocket.js';
-import type { PreparedMessage } from './prepared.js';
+import { PendingFrame, type PreparedMessage } from './prepared.js';
 
 /** One publish waiting for the end of the tick. */
 export interface Pending {
@@ -24,31 +24,18 @@ class JoinedFrames implements EncodedFrame {
   }
 }
 
-/** Several frames of which some are still being compressed: ready once all of them are. */
-class JoinedPendingFrames implements EncodedFrame {
-  chunks: Buffer[] | null = null;
-  private waiters: Array<() => void> = [];
-  private left: number;
-
-  constructor(private readonly frames: EncodedFrame[], readonly size: number) {
-    this.left = frames.length;
-    for (const f of frames) f.whenReady(() => this.settleOne());
-  }
-
-  whenReady(cb: () => void): void {
-    if (this.chunks !== null) cb();
-    else this.waiters.push(cb);
-  }
-
-  private settleOne(): void {
-    if (--this.left > 0) return;
-    const parts = this.frames.flatMap((f) => f.chunks!);
+/** Several frames of which some are still being compressed, as one frame ready once all of them are. */
+function joinWhenReady(frames: EncodedFrame[], size: number): PendingFrame {
+  const joined = new PendingFrame(size);
+  let left = frames.length;
+  const settleOne = (): void => {
+    if (--left > 0) return;
+    const parts = frames.flatMap((f) => f.chunks!);
     const bytes = parts.reduce((n, c) => n + c.length, 0);
-    this.chunks = bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const cb of waiters) cb();
-  }
+    joined.settle(bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts);
+  };
+  for (const f of frames) f.whenReady(settleOne);
+  return joined;
 }
 
 /**
@@ -116,7 +103,7 @@ function join(entries: readonly Pending[], share: number): BatchFrame | null {
       size += e.msg.size;
       bound += e.msg.plainBytes;
     }
-    return { frame: new JoinedPendingFrames(frames, size), bytes: bound };
+    return { frame: joinWhenReady(frames, size), bytes: bound };
   }
   if (frames.length === 1) return { frame: frames[0]!, bytes: byteLength(frames[0]!.chunks!) };
   const parts: Buffer[] = [];
