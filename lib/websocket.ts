@@ -247,6 +247,11 @@ export class WebSocket
   /** Bytes accepted by `send()`, `ping()` and `pong()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
     this.writePublished();
+    return this.queuedBytes;
+  }
+
+  /** What bufferedAmount counts, for paths that have written this tick's publishes already (or need not). */
+  private get queuedBytes(): number {
     return this.transport.writableLength + this.conn.pendingSendBytes + this.heldBytes;
   }
 
@@ -292,7 +297,7 @@ export class WebSocket
     }
     if (this.state !== OPEN) return this.notOpen('the message was not sent', cb);
     this.writePublished();
-    if (this.bufferedAmount + buf.length > this.opts.maxSendQueue) {
+    if (this.queuedBytes + buf.length > this.opts.maxSendQueue) {
       this.onSendQueueFull(cb);
       return false;
     }
@@ -712,7 +717,7 @@ export class WebSocket
   }
 
   private belowMark(): boolean {
-    if (this.bufferedAmount < this.opts.sendHighWaterMark) return true;
+    if (this.queuedBytes < this.opts.sendHighWaterMark) return true;
     if (!this.needDrain) {
       this.needDrain = true;
       this.watchFlush();
@@ -744,7 +749,7 @@ export class WebSocket
       resume();
     }
     if (!this.needDrain) return;
-    if (this.bufferedAmount < this.opts.sendHighWaterMark) {
+    if (this.queuedBytes < this.opts.sendHighWaterMark) {
       this.needDrain = false;
       this.emit('drain');
     } else {

@@ -14,7 +14,7 @@ import { encodeFrame, frameHeaderSize } from '../protocol/frame-writer.js';
 export const UNCOMPRESSED = 0;
 
 /** Frame bytes known at once. */
-class ReadyFrame implements EncodedFrame {
+export class ReadyFrame implements EncodedFrame {
   constructor(readonly chunks: Buffer[], readonly size: number) {}
   whenReady(cb: () => void): void {
     cb();

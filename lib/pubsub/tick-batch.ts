@@ -2,9 +2,8 @@
 // the tick: one pass over the subscribers per tick instead of one per publish, and one write of
 // one shared buffer per subscriber (topics.ts decides who can take the batch whole).
 import type { EncodedFrame } from '../protocol/connection.js';
-import { frameHeaderSize } from '../protocol/frame-writer.js';
 import type { WebSocket } from '../websocket.js';
-import { PendingFrame, type PreparedMessage } from './prepared.js';
+import { PendingFrame, ReadyFrame, type PreparedMessage } from './prepared.js';
 
 /** One publish waiting for the end of the tick. */
 export interface Pending {
@@ -16,12 +15,15 @@ export interface Pending {
 /** Batched bytes above which the batch is written at once (so a publish loop holds at most this much). */
 export const BATCH_BYTES = 64 * 1024;
 
-/** Several frames handed on as one: the bytes of each, in publish order. */
-class JoinedFrames implements EncodedFrame {
-  constructor(readonly chunks: Buffer[], readonly size: number) {}
-  whenReady(cb: () => void): void {
-    cb();
-  }
+/**
+ * The bytes of several ready frames in publish order: joined once when they are small (one chunk
+ * for the transport), else listed (large payloads are not copied).
+ */
+function concatFrames(frames: readonly EncodedFrame[]): { chunks: Buffer[]; bytes: number } {
+  const parts = frames.flatMap((f) => f.chunks!);
+  let bytes = 0;
+  for (let i = 0; i < parts.length; i++) bytes += parts[i]!.length;
+  return { chunks: bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts, bytes };
 }
 
 /** Several frames of which some are still being compressed, as one frame ready once all of them are. */
@@ -29,10 +31,7 @@ function joinWhenReady(frames: EncodedFrame[], size: number): PendingFrame {
   const joined = new PendingFrame(size);
   let left = frames.length;
   const settleOne = (): void => {
-    if (--left > 0) return;
-    const parts = frames.flatMap((f) => f.chunks!);
-    const bytes = parts.reduce((n, c) => n + c.length, 0);
-    joined.settle(bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts);
+    if (--left === 0) joined.settle(concatFrames(frames).chunks);
   };
   for (const f of frames) f.whenReady(settleOne);
   return joined;
@@ -54,10 +53,10 @@ export class TickBatch {
   /** Wire bytes of the uncompressed frames so far. */
   bytes = 0;
 
-  add(topic: string, msg: PreparedMessage, except: WebSocket | null, payloadLength: number): void {
+  add(topic: string, msg: PreparedMessage, except: WebSocket | null): void {
     this.topic = topic;
     this.entries.push({ msg, except });
-    this.bytes += frameHeaderSize(payloadLength, false) + payloadLength;
+    this.bytes += msg.plainBytes;
   }
 
   /** Take the batch out to write it; this one is empty again. */
@@ -93,34 +92,22 @@ export class TakenBatch {
 
 function join(entries: readonly Pending[], share: number): BatchFrame | null {
   const frames = entries.map((e) => e.msg.frameFor(share));
+  let size = 0;
+  for (const e of entries) size += e.msg.size;
   if (frames.some((f) => f.chunks === null)) {
     // Compressions still running: one frame that is ready when all of them are. A single one is
     // left to the one-by-one path (its own frame, the same for every subscriber of this share).
     if (frames.length === 1) return null;
-    let size = 0;
     let bound = 0;
-    for (const e of entries) {
-      size += e.msg.size;
-      bound += e.msg.plainBytes;
-    }
+    for (const e of entries) bound += e.msg.plainBytes;
     return { frame: joinWhenReady(frames, size), bytes: bound };
   }
-  if (frames.length === 1) return { frame: frames[0]!, bytes: byteLength(frames[0]!.chunks!) };
-  const parts: Buffer[] = [];
-  let size = 0;
-  let bytes = 0;
-  for (const frame of frames) {
-    for (const c of frame.chunks!) {
-      parts.push(c);
-      bytes += c.length;
-    }
-    size += frame.size;
-  }
-  const chunks = bytes <= BATCH_BYTES ? [Buffer.concat(parts, bytes)] : parts;
-  return { frame: new JoinedFrames(chunks, size), bytes };
+  if (frames.length === 1) return { frame: frames[0]!, bytes: chunksLength(frames[0]!.chunks!) };
+  const { chunks, bytes } = concatFrames(frames);
+  return { frame: new ReadyFrame(chunks, size), bytes };
 }
 
-function byteLength(chunks: Buffer[]): number {
+function chunksLength(chunks: Buffer[]): number {
   let n = 0;
   for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length;
   return n;

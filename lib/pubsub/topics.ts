@@ -145,7 +145,7 @@ export class Topics implements TopicHost {
     const batch = this.batch;
     // One topic per batch: a subscriber of two topics gets their messages in publish order.
     if (this.pending && batch.topic !== topic) this.flushPending();
-    batch.add(topic, new PreparedMessage(payload, binary, compress ? this.config.deflate : null), except, payload.length);
+    batch.add(topic, new PreparedMessage(payload, binary, compress ? this.config.deflate : null), except);
     if (!this.pending) {
       this.pending = true;
       if (!this.scheduled) {
@@ -173,13 +173,7 @@ export class Topics implements TopicHost {
     const set = this.byTopic.get(topic);
     if (set === undefined) return;
     // Publishers do not get their own messages: they take the batch one message at a time.
-    for (let i = 0; i < entries.length; i++) {
-      const except = entries[i]!.except;
-      if (except !== null) {
-        const sub = this.subs.get(except);
-        if (sub !== undefined) sub.excluded = true;
-      }
-    }
+    this.markSenders(entries, true);
     const dropped: WebSocket[] = [];
     const limit = this.config.maxBackpressure;
     for (const sub of set) {
@@ -199,15 +193,17 @@ export class Topics implements TopicHost {
         for (let i = 0; i < entries.length; i++) dropped.push(ws);
       }
     }
-    for (let i = 0; i < entries.length; i++) {
-      const except = entries[i]!.except;
-      if (except !== null) {
-        const sub = this.subs.get(except);
-        if (sub !== undefined) sub.excluded = false;
-      }
-    }
+    this.markSenders(entries, false);
     // Listeners run once every subscriber has its messages: what they send comes after.
     for (let i = 0; i < dropped.length; i++) this.drop(dropped[i]!, topic);
+  }
+
+  private markSenders(entries: readonly Pending[], excluded: boolean): void {
+    for (let i = 0; i < entries.length; i++) {
+      const except = entries[i]!.except;
+      const sub = except === null ? undefined : this.subs.get(except);
+      if (sub !== undefined) sub.excluded = excluded;
+    }
   }
 
   /** The batch one message at a time, each under the backpressure limit (and not its own). */
