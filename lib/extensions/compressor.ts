@@ -2,6 +2,12 @@
  * The sending half of permessage-deflate (RFC 7692 section 7.2.1): raw
  * DEFLATE, every fragment ended with Z_SYNC_FLUSH so the peer can inflate it
  * at once, and the 00 00 ff ff of the last flush removed from the message.
+ *
+ * Without context takeover, a whole message of at most SYNC_COMPRESS_LIMIT
+ * bytes is compressed by one synchronous zlib call on a context of its own:
+ * for small messages the threadpool round trip and the zlib stream cost more
+ * than the compression (bench/RESULTS.md, "permessage-deflate without context
+ * takeover"), and no context is kept between messages either way.
  */
 
 import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
@@ -16,8 +22,13 @@ export interface CompressorOptions {
   memLevel: number;
 }
 
+/** The largest whole message compressed synchronously when no context is kept (bytes). */
+export const SYNC_COMPRESS_LIMIT = 8 * 1024;
+
 export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
   private readonly zlibOptions: zlib.ZlibOptions;
+  /** The same for a one-shot synchronous call: it ends with the same Z_SYNC_FLUSH, not Z_FINISH. */
+  private readonly syncOptions: zlib.ZlibOptions;
   private readonly noContextTakeover: boolean;
   private chunks: Buffer[] = [];
   private length = 0;
@@ -37,12 +48,18 @@ export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
       memLevel: opts.memLevel,
       flush: process.getBuiltinModule('node:zlib').constants.Z_SYNC_FLUSH,
     };
+    this.syncOptions = { ...this.zlibOptions, finishFlush: this.zlibOptions.flush };
   }
 
   /** See MessageTransform.compress. */
   compress(data: Buffer, fin: boolean, cb: Callback): void {
     this.enqueue((done) => {
       if (this.failure) { completeLater(done, cb, this.failure); return; }
+      // A whole small message on a fresh context (none is open mid-message): one zlib call here.
+      if (fin && this.noContextTakeover && this.stream === null && data.length <= SYNC_COMPRESS_LIMIT) {
+        this.compressNow(data, done, cb);
+        return;
+      }
       this.feed([data], (err) => {
         const out = this.take();
         if (err) {
@@ -57,6 +74,19 @@ export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
         cb(null, fin ? stripFlushMarker(out) : out);
       });
     });
+  }
+
+  private compressNow(data: Buffer, done: () => void, cb: Callback): void {
+    let out: Buffer;
+    try {
+      out = process.getBuiltinModule('node:zlib').deflateRawSync(data, this.syncOptions);
+    } catch (err) {
+      this.failure = err as Error;
+      completeLater(done, cb, this.failure);
+      return;
+    }
+    // The callback still comes later, as from zlib: callers never see it inside compress().
+    completeLater(done, cb, null, stripFlushMarker(out));
   }
 
   protected open(): zlib.DeflateRaw {

@@ -2,6 +2,7 @@ import t from 'tap';
 import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PerMessageDeflate, DEFAULT_THRESHOLD } from '../../lib/extensions/permessage-deflate.js';
+import { SYNC_COMPRESS_LIMIT } from '../../lib/extensions/compressor.js';
 import { ProtocolError, InvalidArgumentError } from '../../lib/errors.js';
 import { compress, decompress, defaultParams, hex, pair } from './helpers.js';
 
@@ -81,6 +82,53 @@ t.test('no context takeover: the inflater is reset per message and the deflater 
   t.equal((server as any).compressor.stream, null, 'server compressor holds no zlib context between messages');
   await compress(client, sample(10_000));
   t.not((client as any).compressor.stream, null, 'client (context takeover) keeps it');
+});
+
+t.test('no context takeover: small whole messages compressed at once, the same bytes as a zlib stream gives, ending in a sync flush', async (t) => {
+  const { server } = pair({ serverNoContextTakeover: true });
+  t.teardown(() => server.dispose());
+  // One inflater kept across messages (a client may keep it: our messages never refer back). A
+  // message ended with a final block (Z_FINISH) would end that inflater's stream after message 1.
+  const inflater = zlib.createInflateRaw({ windowBits: 15 });
+  t.teardown(() => inflater.close());
+  const inflate = (wire: Buffer): Promise<Buffer> => new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const onData = (c: Buffer): void => { out.push(c); };
+    inflater.on('data', onData);
+    inflater.once('error', reject);
+    inflater.write(Buffer.concat([wire, hex('00 00 ff ff')]));
+    inflater.flush(zlib.constants.Z_SYNC_FLUSH, () => { inflater.off('data', onData); inflater.off('error', reject); resolve(Buffer.concat(out)); });
+  });
+  const fresh = (data: Buffer): Promise<Buffer> => new Promise((resolve) => {
+    const z = zlib.createDeflateRaw({ windowBits: 15, flush: zlib.constants.Z_SYNC_FLUSH });
+    const out: Buffer[] = [];
+    z.on('data', (c: Buffer) => out.push(c));
+    z.write(data, () => { z.close(); resolve(Buffer.concat(out)); });
+  });
+  // Count writes to zlib streams (the one-shot synchronous call makes none).
+  const proto = zlib.DeflateRaw.prototype as unknown as { write: (...a: unknown[]) => boolean };
+  const write = proto.write;
+  let streamWrites = 0;
+  proto.write = function (this: unknown, ...a: unknown[]) { streamWrites++; return write.apply(this, a); };
+  t.teardown(() => { delete (proto as { write?: unknown }).write; });
+  for (const size of [0, 1, 1024, SYNC_COMPRESS_LIMIT, SYNC_COMPRESS_LIMIT + 1, 40_000]) {
+    const data = sample(size, size + 3);
+    const writesBefore = streamWrites;
+    let returned = false;
+    let calledInside = false;
+    const wire = await new Promise<Buffer>((resolve, reject) => {
+      server.compress(data, true, (err, out) => { calledInside = !returned; err ? reject(err) : resolve(out!); });
+      returned = true;
+    });
+    t.notOk(calledInside, `${size}: the callback comes after compress() returns`);
+    t.equal(streamWrites - writesBefore, size <= SYNC_COMPRESS_LIMIT ? 0 : 1, `${size}: ${size <= SYNC_COMPRESS_LIMIT ? 'one synchronous call, no zlib stream' : 'a zlib stream'}`);
+    const expected = await fresh(data);
+    t.same(expected.subarray(-4), hex('00 00 ff ff'));
+    t.same(wire, size === 0 ? hex('00') : expected.subarray(0, -4), `${size}: the bytes a zlib stream gives, flush marker removed`);
+    t.equal(wire[0]! & 1, 0, `${size}: the first block is not final`);
+    t.same(await inflate(wire), data, `${size}: inflates on an inflater kept from the message before`);
+    t.equal((server as any).compressor.stream, null, `${size}: no zlib context held after the message`);
+  }
 });
 
 t.test('compressing: an empty last fragment after flushed fragments', async (t) => {
