@@ -6,13 +6,15 @@
  * makes each round's servers see the same state.
  *
  *   node dist/bench/ab-fanout.js [--servers ours,raw,uws] [--build NAME=DIR ...] [--subs 10000]
- *                                [--sizes 16,1024] [--rounds 4] [--ms 2000] [--perf]
+ *                                [--sizes 16,1024] [--rounds 4] [--ms 2000] [--perf] [--deflate]
  *
  * Servers are fanout-peer kinds (ours, uws, ws, raw). `--build NAME=DIR` adds our server from
  * another build (DIR is a `dist` directory, e.g. a copy built from another commit), to compare
  * two states of lib/ in one run. `--perf` samples each server for 3 s of its first size with
  * `perf record -e cpu-clock` (node run with `--perf-basic-prof`) and prints the share of the
  * kernel, V8-compiled JavaScript and Node's native code, and the top JavaScript functions.
+ * `--deflate` runs the compressed fan-out: servers with permessage-deflate, subscribers offering
+ * `server_no_context_takeover`, JSON-like text (default size 1024; raw has no compressed mode).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -24,7 +26,8 @@ const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
 const all = (n: string): string[] => argv.flatMap((a, i) => (a === `--${n}` && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
 const SUBS = Number(opt('subs', '10000'));
-const SIZES = opt('sizes', '16,1024').split(',').map(Number);
+const DEFLATE = argv.includes('--deflate');
+const SIZES = opt('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
 const ROUNDS = Number(opt('rounds', '4'));
 const MS = Number(opt('ms', '2000'));
 const PERF = argv.includes('--perf');
@@ -69,12 +72,12 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < list.length; k++) {
       const s = list[(k + r) % list.length]!;
-      const server = s.startChild('fanout-peer.js', { cpu: 0, fdLimit: FD_LIMIT, args: ['server', s.kind], nodeArgs: PERF && r === 0 ? PERF_NODE_ARGS : [] });
+      const server = s.startChild('fanout-peer.js', { cpu: 0, fdLimit: FD_LIMIT, args: ['server', s.kind, ...(DEFLATE ? ['deflate'] : [])], nodeArgs: PERF && r === 0 ? PERF_NODE_ARGS : [] });
       const client = startChild('fanout-peer.js', { cpu: 1, fdLimit: FD_LIMIT, args: ['client'] });
       try {
         const { port } = await server.ready;
         await client.ready;
-        await client.request('open', { port, n: SUBS }, 300_000);
+        await client.request('open', { port, n: SUBS, deflate: DEFLATE }, 300_000);
         for (const size of SIZES) {
           const before = await server.request('stats');
           const run = client.request('run', { size, window: 16, warmupMs: 500, durationMs: MS }, 120_000);
@@ -94,10 +97,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`\`${commandLine(import.meta.url, argv)}\`: ${SUBS} subscribers, 16 in flight, ${ROUNDS} interleaved rounds of ${MS} ms (500 ms warm-up)\n`);
+  console.log(`\`${commandLine(import.meta.url, argv)}\`: ${SUBS} subscribers, 16 in flight, ${ROUNDS} interleaved rounds of ${MS} ms (500 ms warm-up)${DEFLATE ? ', compressed (server_no_context_takeover, JSON-like text)' : ''}\n`);
   for (const size of SIZES) {
     const base = median(list[0]!.rate.get(size)!);
-    console.log(`${size} B text\n`);
+    console.log(`${size} B ${DEFLATE ? 'JSON-like text, compressed' : 'text'}\n`);
     console.log(mdTable(['server', 'deliveries/s per round', 'median', `vs ${list[0]!.name}`, 'server CPU µs/delivery per round', 'median'], list.map((s) => [
       s.name, s.rate.get(size)!.map((x) => fmtNum(x)).join(', '), fmtNum(median(s.rate.get(size)!)), `${(median(s.rate.get(size)!) / base).toFixed(2)}x`,
       s.cpu.get(size)!.map((x) => x.toFixed(3)).join(', '), median(s.cpu.get(size)!).toFixed(3),

@@ -67,6 +67,15 @@ export function repeatFrame(frame: Buffer, count: number): Buffer {
 }
 
 /** The HTTP/1.1 upgrade request a client sends (RFC 6455 4.1). */
+/** JSON-ish text that compresses the way real chat/API traffic does (for the deflate cells). */
+export function jsonish(size: number): Buffer {
+  let s = '';
+  for (let i = 0; s.length < size; i++) {
+    s += `{"id":${i * 7919 % 100003},"user":"user${i % 97}","type":"${['update', 'insert', 'delete'][i % 3]}","value":${(i * 31) % 1000 / 10},"tags":["a${i % 5}","b${i % 11}"]},`;
+  }
+  return Buffer.from(s.slice(0, size), 'latin1');
+}
+
 export function upgradeRequest(host: string, port: number, path = '/', extensions?: string): Buffer {
   const key = randomBytes(16).toString('base64');
   return Buffer.from(

@@ -11,7 +11,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import {
-  BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, closeFrame, handshakeCycleBytes, makePayload, repeatFrame, upgradeRequest,
+  BENCH_MASK, OP_BINARY, OP_TEXT, buildFrame, closeFrame, handshakeCycleBytes, jsonish, makePayload, repeatFrame, upgradeRequest,
 } from './frames.js';
 import { measureWindow, serveParent, sleep } from './util.js';
 
@@ -255,15 +255,6 @@ async function echo(a: EchoArgs) {
     p50: q(0.5), p99: q(0.99), cpuPct,
     errors, firstError, undrained: outstandingTotal,
   };
-}
-
-/** JSON-ish text that compresses the way real chat/API traffic does (for the deflate cells). */
-function jsonish(size: number): Buffer {
-  let s = '';
-  for (let i = 0; s.length < size; i++) {
-    s += `{"id":${i * 7919 % 100003},"user":"user${i % 97}","type":"${['update', 'insert', 'delete'][i % 3]}","value":${(i * 31) % 1000 / 10},"tags":["a${i % 5}","b${i % 11}"]},`;
-  }
-  return Buffer.from(s.slice(0, size), 'latin1');
 }
 
 // ---------------------------------------------------------------- idle connections
