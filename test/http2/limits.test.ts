@@ -42,6 +42,27 @@ t.test('a peer that stops reading: flow control stalls the stream, maxSendQueue 
   await closeOf(neighbour);
 });
 
+t.test('flow control: messages of many stream windows each way, on 8 WebSockets of one session at once', async (t) => {
+  const { url } = await echoServer(t, {});
+  const sockets = await Promise.all(Array.from({ length: 8 }, () => connect(url, { http: '2', keepAliveInterval: 0, maxPayload: 4 << 20 })));
+  // node:http2's stream window is 64 KiB: each of these needs about 18 WINDOW_UPDATEs on its stream.
+  const big = Buffer.alloc(1024 * 1024 + 100_000, 7);
+  const echoes = await Promise.all(sockets.map(async (s, i) => {
+    const msg = Buffer.from(big);
+    msg.writeUInt32BE(i, 0);
+    const got = await new Promise<Buffer[]>((resolve) => {
+      const out: Buffer[] = [];
+      s.on('message', (d: Buffer) => { out.push(d); if (out.length === 2) resolve(out); });
+      s.send(msg);
+      s.send(msg);
+    });
+    return got[0]!.equals(msg) && got[1]!.equals(msg);
+  }));
+  t.same(echoes, sockets.map(() => true), 'every WebSocket got both of its messages back intact');
+  for (const s of sockets) s.close(1000);
+  t.same((await Promise.all(sockets.map((s) => closeOf(s)))).map((c) => c.code), sockets.map(() => 1000), 'each closes cleanly');
+});
+
 t.test('the stream cap: advertised in SETTINGS standalone; over it, 503', async (t) => {
   const { port } = await echoServer(t, { maxConcurrentStreams: 2 });
   const session = await rawSession(t, port);
