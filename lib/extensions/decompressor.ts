@@ -5,6 +5,12 @@
  * bomb is stopped within one chunk past `maxPayload`, never fully inflated.
  * Streamed (decompressStream), output goes to a sink as zlib produces it, held
  * back while the consumer is full (pauseOutput), under a per-message limit.
+ *
+ * When the peer keeps no context, a whole message of at most SYNC_INFLATE_INPUT
+ * compressed bytes is inflated by one synchronous zlib call on a context of its
+ * own, as the compressor does (compressor.ts); its output is capped at
+ * SYNC_INFLATE_OUTPUT, past which the message takes the stream (so a bomb costs
+ * the event loop at most that much inflating).
  */
 
 import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
@@ -12,6 +18,10 @@ import { ProtocolError } from '../errors.js';
 import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** The largest compressed whole message inflated synchronously when the peer keeps no context (bytes). */
+export const SYNC_INFLATE_INPUT = 8 * 1024;
+/** Inflated bytes one synchronous call may produce; a larger message is inflated by the stream. */
+export const SYNC_INFLATE_OUTPUT = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export interface DecompressorOptions {
@@ -85,6 +95,11 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
       // boundary; appending another would start an incomplete stored block.
       const appendTrailer = fin && !(this.inLength >= 4 && this.tail.equals(TRAILER));
       const inputs = appendTrailer ? [data, TRAILER] : [data];
+      // A whole small message from a peer that keeps no context: one zlib call here.
+      if (fin && sink === null && this.noContextTakeover && this.stream === null && this.inLength === data.length &&
+          data.length <= SYNC_INFLATE_INPUT && this.inflateNow(inputs, appendTrailer, done, cb)) {
+        return;
+      }
       this.fed += data.length + (appendTrailer ? TRAILER.length : 0);
       this.feed(inputs, (err) => {
         if (!err) err = this.checkConsumed(fin, appendTrailer);
@@ -101,6 +116,37 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
         cb(null, out);
       });
     });
+  }
+
+  /**
+   * Inflate a whole message synchronously; false when it inflates past SYNC_INFLATE_OUTPUT while
+   * its limit is higher (the stream takes it then, from the start). The callback comes later.
+   */
+  private inflateNow(inputs: Buffer[], appendedTrailer: boolean, done: () => void, cb: Callback): boolean {
+    const z = process.getBuiltinModule('node:zlib');
+    const input = inputs.length === 1 ? inputs[0]! : Buffer.concat(inputs);
+    const cap = Math.min(this.limit, SYNC_INFLATE_OUTPUT);
+    let err: Error | null = null;
+    let out: Buffer | undefined;
+    try {
+      const r = z.inflateRawSync(input, { windowBits: this.windowBits, finishFlush: z.constants.Z_SYNC_FLUSH, maxOutputLength: cap, info: true }) as unknown as
+        { buffer: Buffer; engine: { bytesWritten: number } };
+      // As checkConsumed: input left after a final block may only be our trailer and one byte.
+      if (input.length - r.engine.bytesWritten > (appendedTrailer ? TRAILER.length : 0) + 1) {
+        err = new ProtocolError(1007, 'Invalid compressed data: bytes after the final DEFLATE block');
+      } else {
+        out = r.buffer;
+      }
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') err = this.mapError(e as Error);
+      else if (this.limit > SYNC_INFLATE_OUTPUT) return false;
+      else err = new ProtocolError(1009, `Inflated message exceeds ${this.limitName} (${this.limit} bytes)`);
+    }
+    this.inLength = 0;
+    this.tail.fill(0);
+    if (err !== null) this.failure = err;
+    completeLater(done, cb, err, out);
+    return true;
   }
 
   override dispose(): void {

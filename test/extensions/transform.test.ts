@@ -3,6 +3,7 @@ import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PerMessageDeflate, DEFAULT_THRESHOLD } from '../../lib/extensions/permessage-deflate.js';
 import { SYNC_COMPRESS_LIMIT } from '../../lib/extensions/compressor.js';
+import { SYNC_INFLATE_INPUT, SYNC_INFLATE_OUTPUT } from '../../lib/extensions/decompressor.js';
 import { ProtocolError, InvalidArgumentError } from '../../lib/errors.js';
 import { compress, decompress, defaultParams, hex, pair } from './helpers.js';
 
@@ -129,6 +130,56 @@ t.test('no context takeover: small whole messages compressed at once, the same b
     t.same(await inflate(wire), data, `${size}: inflates on an inflater kept from the message before`);
     t.equal((server as any).compressor.stream, null, `${size}: no zlib context held after the message`);
   }
+});
+
+t.test('peer without context takeover: small whole messages inflated at once, with the same checks as the stream', async (t) => {
+  // Count writes to inflate streams (the one-shot synchronous call makes none).
+  const proto = zlib.InflateRaw.prototype as unknown as { write: (...a: unknown[]) => boolean };
+  const write = proto.write;
+  let streamWrites = 0;
+  proto.write = function (this: unknown, ...a: unknown[]) { streamWrites++; return write.apply(this, a); };
+  t.teardown(() => { delete (proto as { write?: unknown }).write; });
+  const { server, client } = pair({ serverNoContextTakeover: true });
+  t.teardown(() => { server.dispose(); client.dispose(); });
+  const zeros = Buffer.alloc(SYNC_INFLATE_OUTPUT + 1);
+  for (const data of [Buffer.alloc(0), Buffer.from('Hello'), sample(20_000, 5), zeros]) {
+    const wire = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const sync = wire.length <= SYNC_INFLATE_INPUT && data.length <= SYNC_INFLATE_OUTPUT;
+    const before = streamWrites;
+    let returned = false;
+    let calledInside = false;
+    const out = await new Promise<Buffer | undefined>((resolve, reject) => {
+      client.decompress(wire, true, (err, o) => { calledInside = !returned; err ? reject(err) : resolve(o); });
+      returned = true;
+    });
+    t.notOk(calledInside, `${data.length} bytes: the callback comes after decompress() returns`);
+    t.ok(out!.equals(data), `${data.length} bytes (${wire.length} compressed) inflate`);
+    t.equal(streamWrites - before > 0, !sync, `${data.length} bytes: ${sync ? 'one synchronous call' : 'the stream'}`);
+    t.equal((client as any).decompressor.stream, null, 'no zlib context held after the message');
+  }
+  t.ok(zlib.deflateRawSync(zeros).length <= SYNC_INFLATE_INPUT, 'the bomb-like message is small enough for the synchronous call');
+  // A peer that left the flush marker on: no second trailer.
+  t.equal((await decompress(client, Buffer.concat([HELLO, hex('00 00 ff ff')])))!.toString(), 'Hello');
+  // The limit: exact passes, one byte less fails with 1009 (inside the synchronous call's cap).
+  const five = zlib.deflateRawSync(sample(5000, 2), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  for (const [limit, ok] of [[5000, true], [4999, false]] as const) {
+    const c = new PerMessageDeflate('client', defaultParams({ serverNoContextTakeover: true }), { maxPayload: limit });
+    if (ok) t.same(await decompress(c, five), sample(5000, 2));
+    else await t.rejects(decompress(c, five), { constructor: ProtocolError, closeCode: 1009, code: 'ERR_WS_MESSAGE_TOO_BIG' });
+    c.dispose();
+  }
+  // Corrupt data and bytes after a final block: 1007, and the transform stays failed.
+  for (const bad of [hex('ff ff ff ff'), hex('f3 48 cd c9 c9 07 00 aa bb cc dd')]) {
+    const c = new PerMessageDeflate('client', defaultParams({ serverNoContextTakeover: true }), { maxPayload: 0 });
+    await t.rejects(decompress(c, bad), { code: 'ERR_WS_INVALID_PAYLOAD', closeCode: 1007 }, bad.toString('hex'));
+    await t.rejects(decompress(c, HELLO), { code: 'ERR_WS_INVALID_PAYLOAD', closeCode: 1007 }, 'later calls fail too');
+    c.dispose();
+  }
+  // A message ended by a final block (RFC 7692 7.2.3.4) is accepted.
+  const c = new PerMessageDeflate('client', defaultParams({ serverNoContextTakeover: true }), { maxPayload: 0 });
+  t.equal((await decompress(c, hex('f3 48 cd c9 c9 07 00')))!.toString(), 'Hello');
+  t.equal((await decompress(c, HELLO))!.toString(), 'Hello', 'and the next message inflates on its own');
+  c.dispose();
 });
 
 t.test('compressing: an empty last fragment after flushed fragments', async (t) => {
