@@ -3,6 +3,7 @@
 import t from 'tap';
 import * as zlib from 'node:zlib';
 import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate.js';
+import { SYNC_INFLATE_INPUT } from '../../lib/extensions/decompressor.js';
 import { defaultParams, decompress } from './helpers.js';
 
 /**
@@ -56,4 +57,28 @@ t.test('a bomb spread over many fragments is stopped with 1009', async (t) => {
   const after = process.memoryUsage();
   t.ok(after.rss - before.rss < 64 * MiB, `rss grew ${((after.rss - before.rss) / MiB).toFixed(1)} MiB`);
   d.dispose();
+});
+
+t.test('a peer without context takeover: a small bomb leaves the synchronous path at its output cap', async (t) => {
+  // One segment: about 4 KiB on the wire (small enough for the synchronous call), 4 MiB inflated.
+  const { segment } = bomb(1);
+  const payload = segment.subarray(0, segment.length - 4);
+  t.ok(payload.length <= SYNC_INFLATE_INPUT, `payload ${payload.length} bytes`);
+  const params = defaultParams({ serverNoContextTakeover: true });
+  const cases: Array<[number, number | null]> = [
+    [0, 4 * MiB], // no limit: the synchronous call stops at its cap, the stream inflates it all
+    [MiB, null], // a limit above the cap: the stream stops it with 1009
+    [100 * 1024, null], // a limit below the cap: the synchronous call stops it with 1009
+  ];
+  for (const [maxPayload, length] of cases) {
+    const before = process.memoryUsage();
+    const d = new PerMessageDeflate('client', params, { maxPayload });
+    if (length === null) await t.rejects(decompress(d, payload), { code: 'ERR_WS_MESSAGE_TOO_BIG', closeCode: 1009 }, `maxPayload ${maxPayload}`);
+    else t.equal((await decompress(d, payload))!.length, length, `maxPayload ${maxPayload}: all ${length} bytes`);
+    const after = process.memoryUsage();
+    const grew = Math.max(after.rss - before.rss, after.arrayBuffers - before.arrayBuffers);
+    t.ok(grew < 64 * MiB, `maxPayload ${maxPayload}: memory grew ${(grew / MiB).toFixed(1)} MiB`);
+    t.equal((d as any).decompressor.stream, null, 'no inflater kept');
+    d.dispose();
+  }
 });
