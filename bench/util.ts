@@ -70,7 +70,9 @@ export function fmtNum(x: number, digits = 3): string {
   if (a >= 1e6) return (x / 1e6).toPrecision(digits) + ' M';
   if (a >= 1e4) return (x / 1e3).toPrecision(digits) + ' k';
   if (a >= 100) return x.toFixed(0);
-  return x.toPrecision(digits);
+  const p = x.toPrecision(digits);
+  // 99.97 to 2 digits is "1.0e+2": print it as the integer it rounds to.
+  return p.includes('e') ? x.toFixed(0) : p;
 }
 
 export function fmtRatio(x: number): string {
