@@ -4,6 +4,10 @@
  * close()), and `bufferedAmount` is counted as the standard defines it: payload bytes queued
  * by send() and not yet transmitted, growing without bound for sends after the closing
  * handshake started (those are discarded).
+ *
+ * While held (see WebSocket's message tasks), sends wait here in order and leave together on
+ * release: the sends of a run of message tasks then reach the transport in one tick, so one
+ * system call carries them instead of one per task.
  */
 import type { WebSocket as Connection } from '../websocket.js';
 
@@ -27,6 +31,7 @@ export class SendQueue {
   #discarded = 0;
   #closing = false;
   #close: { code: number | undefined; reason: string } | null = null;
+  #held = false;
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -52,7 +57,7 @@ export class SendQueue {
       this.#discarded += size;
       return;
     }
-    if (this.#waiting.length === 0 && Buffer.isBuffer(data)) {
+    if (this.#waiting.length === 0 && !this.#held && Buffer.isBuffer(data)) {
       this.#write(data, binary, size);
       return;
     }
@@ -71,6 +76,23 @@ export class SendQueue {
     }
   }
 
+  /**
+   * Keep sends waiting (in order, counted in bufferedAmount) until release(), and at the latest
+   * until the event loop's next check phase, so a run that never ends cannot hold them longer.
+   */
+  hold(): void {
+    if (this.#held) return;
+    this.#held = true;
+    setImmediate(() => this.release());
+  }
+
+  /** Hand what waits to the connection, in order (up to a Blob still being read). */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#pump();
+  }
+
   /** Start the closing handshake after everything sent before (Blobs included). */
   close(code: number | undefined, reason: string): void {
     this.#closing = true;
@@ -79,6 +101,7 @@ export class SendQueue {
   }
 
   #pump(): void {
+    if (this.#held) return;
     while (this.#waiting.length > 0 && this.#waiting[0]!.data !== null) {
       const item = this.#waiting.shift()!;
       this.#waitingBytes -= item.size;

@@ -49,6 +49,8 @@ export class WebSocket extends EventTarget {
   #extensions = '';
   #conn: Connection | null = null;
   #queue: SendQueue | null = null;
+  /** Message tasks queued and not yet run. */
+  #pendingMessages = 0;
   #sawError = false;
   /** Stops the dial when close() is called while CONNECTING. */
   readonly #dialing = new AbortController();
@@ -172,7 +174,10 @@ export class WebSocket extends EventTarget {
       this.#extensions = conn.extensions;
       this.dispatchEvent(new Event('open'));
     });
-    conn.on('message', (data, isBinary) => setImmediate(() => this.#deliver(data, isBinary)));
+    conn.on('message', (data, isBinary) => {
+      this.#pendingMessages++;
+      setImmediate(() => this.#messageTask(data, isBinary));
+    });
     conn.once('close', (code, reason, wasClean) => {
       const outcome = outcomeOf(code, reason, wasClean, this.#sawError);
       setImmediate(() => this.#closed(outcome));
@@ -181,6 +186,23 @@ export class WebSocket extends EventTarget {
 
   #failBeforeOpen(): void {
     if (this.#state === CONNECTING) setImmediate(() => this.#closed(FAILED));
+  }
+
+  /**
+   * One message's task. While more message tasks are queued behind it, what the listeners send
+   * waits in the send queue; the last task of the run lets it all go at its end, so the replies
+   * to a run of messages leave in one write (each message is still its own task, with the
+   * microtask checkpoint after it).
+   */
+  #messageTask(data: Buffer, isBinary: boolean): void {
+    const queue = this.#queue!;
+    const last = --this.#pendingMessages === 0;
+    if (!last) queue.hold();
+    try {
+      this.#deliver(data, isBinary);
+    } finally {
+      if (last) queue.release();
+    }
   }
 
   /** The task of a received message (binaryType is read now, as the standard says). */

@@ -1,0 +1,89 @@
+// Message tasks of the WHATWG WebSocket: one task per message (with the microtask checkpoint
+// after each), and the replies sent from a run of message tasks leave together.
+import * as net from 'node:net';
+import t from 'tap';
+import { WebSocket } from '../../lib/web/index.js';
+import { echoServer, until } from './helpers.js';
+
+/** Calls of net.Socket#write on sockets connected to `port` (the client's side), while counting. */
+function countClientWrites(t: { teardown(fn: () => void): void }, port: number): { count: () => number } {
+  const proto = net.Socket.prototype as unknown as { write: (...a: unknown[]) => boolean };
+  const write = proto.write;
+  let n = 0;
+  proto.write = function (this: net.Socket, ...a: unknown[]) {
+    if (this.remotePort === port) n++;
+    return write.apply(this, a);
+  };
+  t.teardown(() => { proto.write = write; });
+  return { count: () => n };
+}
+
+t.test('the replies to a run of messages leave in one write, in order', async (t) => {
+  const { server, url, port } = await echoServer(t);
+  const received: string[] = [];
+  server.on('connection', (conn) => {
+    conn.removeAllListeners('message');
+    conn.on('message', (d) => received.push(d.toString()));
+    // Twenty messages in one tick: they reach the client in one read.
+    conn.once('message', () => { for (let i = 0; i < 20; i++) conn.send(`m${i}`); });
+  });
+  const ws = new WebSocket(url);
+  await new Promise((r) => { ws.onopen = r; });
+  ws.send('go');
+  await until(() => received.length === 1);
+  const writes = countClientWrites(t, port);
+  ws.onmessage = (e) => ws.send(`r-${e.data as string}`);
+  await until(() => received.length === 21);
+  t.same(received.slice(1), Array.from({ length: 20 }, (_, i) => `r-m${i}`), 'every reply, in order');
+  t.ok(writes.count() <= 2, `20 replies in ${writes.count()} write(s) of the client's socket`);
+  ws.close();
+});
+
+t.test('each message is its own task: the microtasks of one listener run before the next message', async (t) => {
+  const { server, url } = await echoServer(t);
+  server.on('connection', (conn) => {
+    conn.removeAllListeners('message');
+    conn.once('message', () => { for (const m of ['a', 'b', 'c']) conn.send(m); });
+  });
+  const ws = new WebSocket(url);
+  await new Promise((r) => { ws.onopen = r; });
+  const log: string[] = [];
+  ws.onmessage = (e) => {
+    log.push(e.data as string);
+    queueMicrotask(() => log.push(`micro ${e.data as string}`));
+    void Promise.resolve().then(() => log.push(`then ${e.data as string}`));
+  };
+  ws.send('go');
+  await until(() => log.length === 9);
+  t.same(log, ['a', 'micro a', 'then a', 'b', 'micro b', 'then b', 'c', 'micro c', 'then c']);
+  ws.close();
+});
+
+t.test('close() inside a run: the replies sent before it leave first, then the close frame', async (t) => {
+  const { server, url } = await echoServer(t);
+  const received: string[] = [];
+  let closeCode = 0;
+  server.on('connection', (conn) => {
+    conn.removeAllListeners('message');
+    conn.on('message', (d) => received.push(d.toString()));
+    conn.on('close', (code) => { closeCode = code; });
+    conn.once('message', () => { for (const m of ['a', 'b', 'c']) conn.send(m); });
+  });
+  const ws = new WebSocket(url);
+  await new Promise((r) => { ws.onopen = r; });
+  const seen: string[] = [];
+  ws.onmessage = (e) => {
+    seen.push(e.data as string);
+    ws.send(`r-${e.data as string}`);
+    if (e.data === 'b') {
+      t.ok(ws.bufferedAmount >= 3, `the held replies count in bufferedAmount (${ws.bufferedAmount})`);
+      ws.close(1000, 'done');
+    }
+  };
+  ws.send('go');
+  await new Promise((r) => { ws.onclose = r; });
+  t.same(seen, ['a', 'b'], 'no message event once closing');
+  t.same(received, ['go', 'r-a', 'r-b'], 'the replies before close() arrived, before the close frame');
+  await until(() => closeCode !== 0);
+  t.equal(closeCode, 1000);
+});
