@@ -2,16 +2,12 @@
  * The sending half of permessage-deflate (RFC 7692 section 7.2.1): raw
  * DEFLATE, every fragment ended with Z_SYNC_FLUSH so the peer can inflate it
  * at once, and the 00 00 ff ff of the last flush removed from the message.
- *
- * Without context takeover, a whole message of at most SYNC_COMPRESS_LIMIT
- * bytes is compressed by one synchronous zlib call on a context of its own:
- * for small messages the threadpool round trip and the zlib stream cost more
- * than the compression (bench/RESULTS.md, "permessage-deflate without context
- * takeover"), and no context is kept between messages either way.
+ * Without context takeover, a small whole message is compressed by one
+ * synchronous zlib call (SYNC_INPUT_LIMIT, zlib-direction.ts).
  */
 
 import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
-import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
+import { SYNC_INPUT_LIMIT, ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
 export interface CompressorOptions {
   /** Negotiated window for our direction, 8..15. */
@@ -21,9 +17,6 @@ export interface CompressorOptions {
   level: number;
   memLevel: number;
 }
-
-/** The largest whole message compressed synchronously when no context is kept (bytes). */
-export const SYNC_COMPRESS_LIMIT = 8 * 1024;
 
 export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
   private readonly zlibOptions: zlib.ZlibOptions;
@@ -56,7 +49,7 @@ export class Compressor extends ZlibDirection<zlib.DeflateRaw> {
     this.enqueue((done) => {
       if (this.failure) { completeLater(done, cb, this.failure); return; }
       // A whole small message on a fresh context (none is open mid-message): one zlib call here.
-      if (fin && this.noContextTakeover && this.stream === null && data.length <= SYNC_COMPRESS_LIMIT) {
+      if (fin && this.noContextTakeover && this.stream === null && data.length <= SYNC_INPUT_LIMIT) {
         this.compressNow(data, done, cb);
         return;
       }

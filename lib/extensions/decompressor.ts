@@ -6,20 +6,17 @@
  * Streamed (decompressStream), output goes to a sink as zlib produces it, held
  * back while the consumer is full (pauseOutput), under a per-message limit.
  *
- * When the peer keeps no context, a whole message of at most SYNC_INFLATE_INPUT
- * compressed bytes is inflated by one synchronous zlib call on a context of its
- * own, as the compressor does (compressor.ts); its output is capped at
- * SYNC_INFLATE_OUTPUT, past which the message takes the stream (so a bomb costs
- * the event loop at most that much inflating).
+ * When the peer keeps no context, a small whole message is inflated by one
+ * synchronous zlib call (SYNC_INPUT_LIMIT compressed bytes, zlib-direction.ts);
+ * its output is capped at SYNC_INFLATE_OUTPUT, past which the message takes the
+ * stream (so a bomb costs the event loop at most that much inflating).
  */
 
 import type * as zlib from 'node:zlib'; // the module is loaded on first use (startup RSS: bench/RESULTS.md, "Streams analysis")
 import { ProtocolError } from '../errors.js';
-import { ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
+import { SYNC_INPUT_LIMIT, ZlibDirection, completeLater, type Callback } from './zlib-direction.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-/** The largest compressed whole message inflated synchronously when the peer keeps no context (bytes). */
-export const SYNC_INFLATE_INPUT = 8 * 1024;
 /** Inflated bytes one synchronous call may produce; a larger message is inflated by the stream. */
 export const SYNC_INFLATE_OUTPUT = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -97,7 +94,7 @@ export class Decompressor extends ZlibDirection<zlib.InflateRaw> {
       const inputs = appendTrailer ? [data, TRAILER] : [data];
       // A whole small message from a peer that keeps no context: one zlib call here.
       if (fin && sink === null && this.noContextTakeover && this.stream === null && this.inLength === data.length &&
-          data.length <= SYNC_INFLATE_INPUT && this.inflateNow(inputs, appendTrailer, done, cb)) {
+          data.length <= SYNC_INPUT_LIMIT && this.inflateNow(inputs, appendTrailer, done, cb)) {
         return;
       }
       this.fed += data.length + (appendTrailer ? TRAILER.length : 0);

@@ -9,6 +9,14 @@ import { OpQueue, type Step } from './op-queue.js';
 
 export type Callback = (err: Error | null, out?: Buffer) => void;
 
+/**
+ * Without context takeover (ours when compressing, the peer's when inflating), a whole message
+ * whose input is at most this many bytes is done by one synchronous zlib call on a context of
+ * its own: for small messages the thread-pool round trip and the zlib stream cost more than the
+ * work (bench/RESULTS.md, "permessage-deflate without context takeover").
+ */
+export const SYNC_INPUT_LIMIT = 8 * 1024;
+
 type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 
 export abstract class ZlibDirection<Z extends ZlibStream> {

@@ -3,7 +3,7 @@
 import t from 'tap';
 import * as zlib from 'node:zlib';
 import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate.js';
-import { SYNC_INFLATE_INPUT } from '../../lib/extensions/decompressor.js';
+import { SYNC_INPUT_LIMIT } from '../../lib/extensions/zlib-direction.js';
 import { defaultParams, decompress } from './helpers.js';
 
 /**
@@ -63,7 +63,7 @@ t.test('a peer without context takeover: a small bomb leaves the synchronous pat
   // One segment: about 4 KiB on the wire (small enough for the synchronous call), 4 MiB inflated.
   const { segment } = bomb(1);
   const payload = segment.subarray(0, segment.length - 4);
-  t.ok(payload.length <= SYNC_INFLATE_INPUT, `payload ${payload.length} bytes`);
+  t.ok(payload.length <= SYNC_INPUT_LIMIT, `payload ${payload.length} bytes`);
   const params = defaultParams({ serverNoContextTakeover: true });
   const cases: Array<[number, number | null]> = [
     [0, 4 * MiB], // no limit: the synchronous call stops at its cap, the stream inflates it all

@@ -2,8 +2,8 @@ import t from 'tap';
 import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PerMessageDeflate, DEFAULT_THRESHOLD } from '../../lib/extensions/permessage-deflate.js';
-import { SYNC_COMPRESS_LIMIT } from '../../lib/extensions/compressor.js';
-import { SYNC_INFLATE_INPUT, SYNC_INFLATE_OUTPUT } from '../../lib/extensions/decompressor.js';
+import { SYNC_INFLATE_OUTPUT } from '../../lib/extensions/decompressor.js';
+import { SYNC_INPUT_LIMIT } from '../../lib/extensions/zlib-direction.js';
 import { ProtocolError, InvalidArgumentError } from '../../lib/errors.js';
 import { compress, decompress, defaultParams, hex, pair } from './helpers.js';
 
@@ -112,7 +112,7 @@ t.test('no context takeover: small whole messages compressed at once, the same b
   let streamWrites = 0;
   proto.write = function (this: unknown, ...a: unknown[]) { streamWrites++; return write.apply(this, a); };
   t.teardown(() => { delete (proto as { write?: unknown }).write; });
-  for (const size of [0, 1, 1024, SYNC_COMPRESS_LIMIT, SYNC_COMPRESS_LIMIT + 1, 40_000]) {
+  for (const size of [0, 1, 1024, SYNC_INPUT_LIMIT, SYNC_INPUT_LIMIT + 1, 40_000]) {
     const data = sample(size, size + 3);
     const writesBefore = streamWrites;
     let returned = false;
@@ -122,7 +122,7 @@ t.test('no context takeover: small whole messages compressed at once, the same b
       returned = true;
     });
     t.notOk(calledInside, `${size}: the callback comes after compress() returns`);
-    t.equal(streamWrites - writesBefore, size <= SYNC_COMPRESS_LIMIT ? 0 : 1, `${size}: ${size <= SYNC_COMPRESS_LIMIT ? 'one synchronous call, no zlib stream' : 'a zlib stream'}`);
+    t.equal(streamWrites - writesBefore, size <= SYNC_INPUT_LIMIT ? 0 : 1, `${size}: ${size <= SYNC_INPUT_LIMIT ? 'one synchronous call, no zlib stream' : 'a zlib stream'}`);
     const expected = await fresh(data);
     t.same(expected.subarray(-4), hex('00 00 ff ff'));
     t.same(wire, size === 0 ? hex('00') : expected.subarray(0, -4), `${size}: the bytes a zlib stream gives, flush marker removed`);
@@ -144,7 +144,7 @@ t.test('peer without context takeover: small whole messages inflated at once, wi
   const zeros = Buffer.alloc(SYNC_INFLATE_OUTPUT + 1);
   for (const data of [Buffer.alloc(0), Buffer.from('Hello'), sample(20_000, 5), zeros]) {
     const wire = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
-    const sync = wire.length <= SYNC_INFLATE_INPUT && data.length <= SYNC_INFLATE_OUTPUT;
+    const sync = wire.length <= SYNC_INPUT_LIMIT && data.length <= SYNC_INFLATE_OUTPUT;
     const before = streamWrites;
     let returned = false;
     let calledInside = false;
@@ -157,7 +157,7 @@ t.test('peer without context takeover: small whole messages inflated at once, wi
     t.equal(streamWrites - before > 0, !sync, `${data.length} bytes: ${sync ? 'one synchronous call' : 'the stream'}`);
     t.equal((client as any).decompressor.stream, null, 'no zlib context held after the message');
   }
-  t.ok(zlib.deflateRawSync(zeros).length <= SYNC_INFLATE_INPUT, 'the bomb-like message is small enough for the synchronous call');
+  t.ok(zlib.deflateRawSync(zeros).length <= SYNC_INPUT_LIMIT, 'the bomb-like message is small enough for the synchronous call');
   // A peer that left the flush marker on: no second trailer.
   t.equal((await decompress(client, Buffer.concat([HELLO, hex('00 00 ff ff')])))!.toString(), 'Hello');
   // The limit: exact passes, one byte less fails with 1009 (inside the synchronous call's cap).
