@@ -13,10 +13,7 @@
  * `server_no_context_takeover`. `--build NAME=DIR` adds our echo server from another build (DIR is
  * a `dist` directory, e.g. one built from another commit), to compare two states of lib/ in one run.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { commandLine, echoServerPeer, fmtNum, mdTable, median, startChild, type Child } from './util.js';
+import { buildStarter, commandLine, echoServerPeer, fmtNum, mdTable, median, startChild, type Child } from './util.js';
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
@@ -30,14 +27,6 @@ const MS = Number(opt('ms', '1500'));
 const DEFLATE = opt('deflate', '');
 if (DEFLATE !== '' && DEFLATE !== 'takeover' && DEFLATE !== 'none') throw new Error('--deflate is takeover or none');
 const BUILDS = argv.flatMap((a, i) => (a === '--build' && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
-
-/** Our echo server's startChild from another build's dist (see --build). */
-async function buildStarter(spec: string): Promise<{ name: string; start: typeof startChild }> {
-  const [name, dir] = spec.split('=') as [string, string];
-  const util = join(dir, 'bench', 'util.js');
-  if (!existsSync(util)) throw new Error(`--build ${spec}: no ${util} (DIR is a built dist directory)`);
-  return { name, start: ((await import(pathToFileURL(util).href)) as { startChild: typeof startChild }).startChild };
-}
 
 async function main(): Promise<void> {
   const servers: { name: string; child: Child; port: number; rate: number[]; cpu: number[] }[] = [];

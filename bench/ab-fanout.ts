@@ -17,10 +17,8 @@
  * `server_no_context_takeover`, JSON-like text (default size 1024; raw has no compressed mode).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { commandLine, fmtNum, mdTable, median, sleep, startChild } from './util.js';
+import { rmSync } from 'node:fs';
+import { buildStarter, commandLine, fmtNum, mdTable, median, sleep, startChild } from './util.js';
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
@@ -39,12 +37,8 @@ interface Server { name: string; kind: string; startChild: typeof startChild; ra
 
 async function servers(): Promise<Server[]> {
   const list: Server[] = opt('servers', 'ours,raw').split(',').filter(Boolean).map((kind) => ({ name: kind, kind, startChild, rate: new Map(), cpu: new Map(), perf: [] }));
-  for (const spec of all('build')) {
-    const [name, dir] = spec.split('=') as [string, string];
-    const util = join(dir, 'bench', 'util.js');
-    if (!existsSync(util)) throw new Error(`--build ${spec}: no ${util} (DIR is a built dist directory)`);
-    const mod = (await import(pathToFileURL(util).href)) as { startChild: typeof startChild };
-    list.push({ name, kind: 'ours', startChild: mod.startChild, rate: new Map(), cpu: new Map(), perf: [] });
+  for (const { name, start } of await Promise.all(all('build').map(buildStarter))) {
+    list.push({ name, kind: 'ours', startChild: start, rate: new Map(), cpu: new Map(), perf: [] });
   }
   return list;
 }

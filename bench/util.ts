@@ -185,6 +185,18 @@ export function startChild(script: string, opts: ChildOptions = {}): Child {
   return new Child(cp, script);
 }
 
+/**
+ * `--build NAME=DIR` of the A/B scripts: the `startChild` of another build (DIR is a built `dist`
+ * directory, e.g. one built from another commit), so its servers run beside this build's.
+ */
+export async function buildStarter(spec: string): Promise<{ name: string; start: typeof startChild }> {
+  const [name, dir] = spec.split('=') as [string, string];
+  const util = join(dir, 'bench', 'util.js');
+  if (!existsSync(util)) throw new Error(`--build ${spec}: no ${util} (DIR is a built dist directory)`);
+  return { name, start: ((await import(pathToFileURL(util).href)) as { startChild: typeof startChild }).startChild };
+}
+
+
 /** Request/response over the IPC channel: every request carries an id, the reply echoes it. */
 export class Child {
   private seq = 0;
