@@ -6,6 +6,7 @@ import { SYNC_INFLATE_OUTPUT } from '../../lib/extensions/decompressor.js';
 import { SYNC_INPUT_LIMIT } from '../../lib/extensions/zlib-direction.js';
 import { ProtocolError, InvalidArgumentError } from '../../lib/errors.js';
 import { compress, decompress, defaultParams, hex, pair } from './helpers.js';
+import { countWrites } from '../helpers/count-writes.js';
 
 const HELLO = hex('f2 48 cd c9 c9 07 00');
 const HELLO_AGAIN = hex('f2 00 11 00 00'); // "Hello" referring back to the previous message
@@ -107,14 +108,10 @@ t.test('no context takeover: small whole messages compressed at once, the same b
     z.write(data, () => { z.close(); resolve(Buffer.concat(out)); });
   });
   // Count writes to zlib streams (the one-shot synchronous call makes none).
-  const proto = zlib.DeflateRaw.prototype as unknown as { write: (...a: unknown[]) => boolean };
-  const write = proto.write;
-  let streamWrites = 0;
-  proto.write = function (this: unknown, ...a: unknown[]) { streamWrites++; return write.apply(this, a); };
-  t.teardown(() => { delete (proto as { write?: unknown }).write; });
+  const writes = countWrites(t, zlib.DeflateRaw.prototype);
   for (const size of [0, 1, 1024, SYNC_INPUT_LIMIT, SYNC_INPUT_LIMIT + 1, 40_000]) {
     const data = sample(size, size + 3);
-    const writesBefore = streamWrites;
+    const writesBefore = writes.count();
     let returned = false;
     let calledInside = false;
     const wire = await new Promise<Buffer>((resolve, reject) => {
@@ -122,7 +119,7 @@ t.test('no context takeover: small whole messages compressed at once, the same b
       returned = true;
     });
     t.notOk(calledInside, `${size}: the callback comes after compress() returns`);
-    t.equal(streamWrites - writesBefore, size <= SYNC_INPUT_LIMIT ? 0 : 1, `${size}: ${size <= SYNC_INPUT_LIMIT ? 'one synchronous call, no zlib stream' : 'a zlib stream'}`);
+    t.equal(writes.count() - writesBefore, size <= SYNC_INPUT_LIMIT ? 0 : 1, `${size}: ${size <= SYNC_INPUT_LIMIT ? 'one synchronous call, no zlib stream' : 'a zlib stream'}`);
     const expected = await fresh(data);
     t.same(expected.subarray(-4), hex('00 00 ff ff'));
     t.same(wire, size === 0 ? hex('00') : expected.subarray(0, -4), `${size}: the bytes a zlib stream gives, flush marker removed`);
@@ -134,18 +131,14 @@ t.test('no context takeover: small whole messages compressed at once, the same b
 
 t.test('peer without context takeover: small whole messages inflated at once, with the same checks as the stream', async (t) => {
   // Count writes to inflate streams (the one-shot synchronous call makes none).
-  const proto = zlib.InflateRaw.prototype as unknown as { write: (...a: unknown[]) => boolean };
-  const write = proto.write;
-  let streamWrites = 0;
-  proto.write = function (this: unknown, ...a: unknown[]) { streamWrites++; return write.apply(this, a); };
-  t.teardown(() => { delete (proto as { write?: unknown }).write; });
+  const writes = countWrites(t, zlib.InflateRaw.prototype);
   const { server, client } = pair({ serverNoContextTakeover: true });
   t.teardown(() => { server.dispose(); client.dispose(); });
   const zeros = Buffer.alloc(SYNC_INFLATE_OUTPUT + 1);
   for (const data of [Buffer.alloc(0), Buffer.from('Hello'), sample(20_000, 5), zeros]) {
     const wire = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
     const sync = wire.length <= SYNC_INPUT_LIMIT && data.length <= SYNC_INFLATE_OUTPUT;
-    const before = streamWrites;
+    const before = writes.count();
     let returned = false;
     let calledInside = false;
     const out = await new Promise<Buffer | undefined>((resolve, reject) => {
@@ -154,7 +147,7 @@ t.test('peer without context takeover: small whole messages inflated at once, wi
     });
     t.notOk(calledInside, `${data.length} bytes: the callback comes after decompress() returns`);
     t.ok(out!.equals(data), `${data.length} bytes (${wire.length} compressed) inflate`);
-    t.equal(streamWrites - before > 0, !sync, `${data.length} bytes: ${sync ? 'one synchronous call' : 'the stream'}`);
+    t.equal(writes.count() - before > 0, !sync, `${data.length} bytes: ${sync ? 'one synchronous call' : 'the stream'}`);
     t.equal((client as any).decompressor.stream, null, 'no zlib context held after the message');
   }
   t.ok(zlib.deflateRawSync(zeros).length <= SYNC_INPUT_LIMIT, 'the bomb-like message is small enough for the synchronous call');

@@ -4,18 +4,11 @@ import * as net from 'node:net';
 import t from 'tap';
 import { WebSocket } from '../../lib/web/index.js';
 import { echoServer, until } from './helpers.js';
+import { countWrites } from '../helpers/count-writes.js';
 
 /** Writes of bytes (not the empty writes a flush watcher makes) on sockets connected to `port` (the client's side). */
-function countClientWrites(t: { teardown(fn: () => void): void }, port: number): { count: () => number } {
-  const proto = net.Socket.prototype as unknown as { write: (...a: unknown[]) => boolean };
-  const write = proto.write;
-  let n = 0;
-  proto.write = function (this: net.Socket, ...a: unknown[]) {
-    if (this.remotePort === port && (a[0] as { length?: number }).length !== 0) n++;
-    return write.apply(this, a);
-  };
-  t.teardown(() => { proto.write = write; });
-  return { count: () => n };
+function countClientWrites(t: { teardown(fn: () => void): void }, port: number): { count(): number } {
+  return countWrites(t, net.Socket.prototype, (sock, a) => sock.remotePort === port && (a[0] as { length?: number }).length !== 0);
 }
 
 /**
