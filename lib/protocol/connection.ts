@@ -133,18 +133,25 @@ export const RECEIVE_HIGH_WATER_MARK = 1024 * 1024;
  *   transport that stops reading above a mark).
  */
 export class Connection implements FrameSink {
+  // The fields a send reads come first, together (see the same note in websocket.ts).
   private readonly handler: ConnectionHandler;
+  private readonly maskOut: boolean;
+  private _closeSent = false;
+  private destroyed = false;
+  // Outgoing streamed message state.
+  private outOpen = false;
+  /** The transport said it is above its write mark (write returned false) and has not drained. */
+  private blocked = false;
+  // Frames held back behind a pending compression, in send order.
+  private queue: Array<OutFrame | undefined> = [];
+  private qHead = 0;
+  private _pendingSendBytes = 0;
+
   private readonly parser: FrameParser;
   private readonly transform: MessageTransform | null;
-  private readonly maskOut: boolean;
-
-  private _closeSent = false;
   private _closeWritten = false;
   private _closeReceived = false;
   private failed = false;
-  private destroyed = false;
-  /** The transport said it is above its write mark (write returned false) and has not drained. */
-  private blocked = false;
   /** A pong owed while blocked (copied: the ping's payload is a slice of a read buffer). */
   private owedPong: Buffer | null = null;
   /** Whether the owner was last told to read. */
@@ -162,14 +169,7 @@ export class Connection implements FrameSink {
   /** Its UTF-8 state (utf8.ts), a number: no validator object per connection. */
   private zUtf8 = UTF8_ACCEPT;
 
-  // Outgoing streamed message state.
-  private outOpen = false;
   private outCompressed = false;
-
-  // Frames held back behind a pending compression, in send order.
-  private queue: Array<OutFrame | undefined> = [];
-  private qHead = 0;
-  private _pendingSendBytes = 0;
   private flushing = false;
   private queuedPong: OutFrame | null = null;
 

@@ -6,7 +6,7 @@ import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { toBuffer, WebSocket, type PublishOptions, type SendData, type TopicHost } from '../websocket.js';
 import { PreparedMessage, SharedDeflate, UNCOMPRESSED } from './prepared.js';
 import { ReadonlySetView } from './readonly-set.js';
-import { BATCH_BYTES, TickBatch, type Pending } from './tick-batch.js';
+import { BATCH_BYTES, TickBatch, type BatchFrame, type Pending } from './tick-batch.js';
 import type { BackpressurePolicy } from './options.js';
 
 /** What the server wires to its topics (events, the broker). */
@@ -176,8 +176,15 @@ export class Topics implements TopicHost {
     this.markSenders(entries, true);
     const dropped: WebSocket[] = [];
     const limit = this.config.maxBackpressure;
+    // Nearly every subscriber has the share key of the one before: the lookup is made per key change.
+    let lastShare = -1;
+    let lastJoined: BatchFrame | null = null;
     for (const sub of set) {
-      const joined = sub.excluded ? null : batch.frameFor(sub.share);
+      if (!sub.excluded && sub.share !== lastShare) {
+        lastShare = sub.share;
+        lastJoined = batch.frameFor(lastShare);
+      }
+      const joined = sub.excluded ? null : lastJoined;
       if (joined === null) {
         this.deliverEach(sub, entries, dropped);
         continue;

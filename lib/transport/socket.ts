@@ -14,23 +14,32 @@ import { encodeFrame, encodeFrameInto, frameHeaderSize } from '../protocol/frame
  * socket is corked only when a large chunk has to wait in its stream.
  */
 export class SocketTransport implements Transport {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
+  // The fields a write reads come first, together (a publish writes to thousands of transports
+  // in one pass, and each cache line of each one is a memory load).
   private readonly socket: Socket;
-  /** @internal Read by the shared socket event handlers below. */
-  listener: TransportListener = UNBOUND;
+  private closed = false;
   /** @internal Waiting for the shared flush tick. */
   scheduled = false;
-  /** The socket is corked (a large chunk waits in it). */
-  private corked = false;
-  private readonly small: Buffer[] = [];
+  /**
+   * The small chunks of this tick: the first in `one` (a publish to thousands of sockets gives
+   * each one chunk per tick, and an array push and reset per socket costs more than a field),
+   * the rest after it in `small` (`several`).
+   */
+  private one: Buffer | null = null;
   private smallBytes = 0;
   /** Frames encoded in place this tick: slab[runStart, runEnd) (see writeFrame). */
   private runSlab: Buffer | null = null;
-  private runStart = 0;
   private runEnd = 0;
+  private several = false;
+  private readonly small: Buffer[] = [];
+  private runStart = 0;
+  /** The socket is corked (a large chunk waits in it). */
+  private corked = false;
   private readingPaused = false;
-  private closed = false;
+  /** @internal Read by the shared socket event handlers below. */
+  listener: TransportListener = UNBOUND;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -69,7 +78,7 @@ export class SocketTransport implements Transport {
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       if (chunk.length <= SMALL_CHUNK) {
-        this.small.push(chunk);
+        this.addSmall(chunk);
         this.smallBytes += chunk.length;
         if (this.smallBytes >= SMALL_BATCH) {
           this.cork();
@@ -116,8 +125,20 @@ export class SocketTransport implements Transport {
 
   /** Close the current run: its bytes join the batch as one chunk (already counted in smallBytes). */
   private endRun(): void {
-    this.small.push(this.runSlab!.subarray(this.runStart, this.runEnd));
+    this.addSmall(this.runSlab!.subarray(this.runStart, this.runEnd));
     this.runSlab = null;
+  }
+
+  private addSmall(chunk: Buffer): void {
+    if (this.one === null) {
+      this.one = chunk;
+    } else {
+      if (!this.several) {
+        this.several = true;
+        this.small.push(this.one);
+      }
+      this.small.push(chunk);
+    }
   }
 
   /**
@@ -127,11 +148,15 @@ export class SocketTransport implements Transport {
    */
   private flushSmall(): void {
     if (this.runSlab !== null) this.endRun();
-    const n = this.small.length;
-    if (n === 0) return;
-    const buf = n === 1 ? this.small[0]! : joined(this.small, this.smallBytes);
-    // The same array again: a new one per flush is garbage for every socket written in a tick.
-    this.small.length = 0;
+    let buf = this.one;
+    if (buf === null) return;
+    this.one = null;
+    if (this.several) {
+      this.several = false;
+      buf = joined(this.small, this.smallBytes);
+      // The same array again: a new one per flush is garbage for every socket written in a tick.
+      this.small.length = 0;
+    }
     this.smallBytes = 0;
     this.socket.write(buf);
   }
@@ -233,8 +258,13 @@ function onSocketClose(this: BoundSocket): void {
 
 
 
-/** Transports written to in this tick, flushed together on the next one. */
+/**
+ * Transports written to in this tick, flushed together on the next one. Two arrays in turn, each
+ * emptied after its flush: a new array per tick would grow again, by copies, to the number of
+ * sockets written (thousands for a publish).
+ */
 let dirty: SocketTransport[] = [];
+let spare: SocketTransport[] = [];
 
 function schedule(transport: SocketTransport): void {
   transport.scheduled = true;
@@ -244,7 +274,7 @@ function schedule(transport: SocketTransport): void {
 
 function flushDirty(): void {
   const list = dirty;
-  dirty = [];
+  dirty = spare;
   sharing = true;
   try {
     for (let i = 0; i < list.length; i++) list[i]!.flush();
@@ -252,6 +282,9 @@ function flushDirty(): void {
     sharing = false;
     lastParts = null;
     lastJoined = EMPTY;
+    // Emptied whatever happened: the transports of a throwing flush are not held (nor flushed twice).
+    list.length = 0;
+    spare = list;
   }
 }
 
