@@ -4,14 +4,18 @@
  * remember what they are handed, so what is counted is topics + WebSocket + Connection per
  * subscriber. `--transport socket`: lib/transport/socket.ts over a stand-in socket whose write()
  * does nothing, so the per-tick flush is counted too, but not Node's Writable or the syscall.
+ * `--transport net`: lib/transport/socket.ts over real loopback sockets whose other ends are
+ * paused (they never read, so no reader is woken): the whole send path of one process, kernel
+ * included, without a second process sharing the machine. Keep publishes × 18 B within the
+ * sockets' buffers (about 3000 publishes); needs `ulimit -n` above twice --subs.
  *
- *   node dist/bench/publish-loop.js [--subs 1000] [--publishes 2000] [--warmup 2000] [--transport recording|socket]
+ *   node dist/bench/publish-loop.js [--subs 1000] [--publishes 2000] [--warmup 2000] [--transport recording|socket|net]
  *
  * Prints CPU ns per delivery (`process.cpuUsage()` over the measured publishes). For a
  * load-independent count, run it under `valgrind --tool=callgrind` twice with different
  * `--publishes` and divide the difference in instructions (Ir) by the difference in deliveries.
  */
-import type { Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { ServerPubSub } from '../lib/pubsub/pubsub.js';
 import { SocketTransport } from '../lib/transport/socket.js';
 import type { Transport, TransportListener } from '../lib/transport/transport.js';
@@ -63,14 +67,33 @@ class StandInSocket {
   write(_b: Buffer): boolean { return true; }
 }
 
-const socketMode = process.argv.includes('socket');
+const mode = process.argv.includes('socket') ? 'socket' : process.argv.includes('net') ? 'net' : 'recording';
+
+/** `n` connected loopback pairs: the accepted ends (ours to write) and the dialled ends, paused. */
+async function loopbackPairs(n: number): Promise<Socket[]> {
+  const accepted: Socket[] = [];
+  const server = createServer({ noDelay: true }, (s) => accepted.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  for (let i = 0; i < n; i += 200) {
+    await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => new Promise<void>((resolve, reject) => {
+      const c = createConnection({ port, host: '127.0.0.1' }, () => { c.pause(); resolve(); });
+      c.on('error', reject);
+    })));
+  }
+  while (accepted.length < n) await new Promise((r) => setImmediate(r));
+  server.close();
+  return accepted;
+}
+const netSockets = mode === 'net' ? await loopbackPairs(arg('subs', 1000)) : [];
 const subs = arg('subs', 1000);
 const publishes = arg('publishes', 2000);
 const warmup = arg('warmup', 2000);
 const pubsub = new ServerPubSub({}, null, { drop: () => {}, brokerError: () => {} });
 const transports: Recording[] = [];
 for (let i = 0; i < subs; i++) {
-  const transport = socketMode ? new SocketTransport(new StandInSocket() as unknown as Socket) : new Recording();
+  const transport = mode === 'socket' ? new SocketTransport(new StandInSocket() as unknown as Socket)
+    : mode === 'net' ? new SocketTransport(netSockets[i]!) : new Recording();
   if (transport instanceof Recording) transports.push(transport);
   const ws = new WebSocket({
     role: 'server', transport, head: Buffer.alloc(0), protocol: '', extensions: '', transform: null,
