@@ -183,3 +183,23 @@ t.test('a WebSocket over HTTP/2 (RFC 8441) subscribes and receives publishes lik
   await closed;
   t.equal(server.subscribers('t'), 1, 'the HTTP/2 WebSocket left on close');
 });
+
+t.test('published messages are data messages for idleTimeout: a subscriber that only receives publishes stays open, then idles out with 1001', async (t) => {
+  const { server, port } = await startServer(t, { idleTimeout: 300 });
+  const { peer, ws } = await rawSubscriber(t, server, port, ['tick']);
+  // Nothing from the peer, only publishes, for three idle timeouts.
+  const until = Date.now() + 900;
+  let sent = 0;
+  while (Date.now() < until) {
+    server.publish('tick', 'x');
+    sent++;
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  t.equal(ws.readyState, ws.OPEN, 'still open while publishes flow');
+  await peer.waitFor(() => peer.frames.length >= sent, 5000, `${sent} publishes`);
+  t.equal(peer.frames.filter((f) => f.opcode === OP.TEXT).length, sent, 'every publish arrived');
+  // Then no publishes: the idle timeout closes it.
+  const started = Date.now();
+  t.equal(await peer.untilClose(), 1001);
+  t.ok(Date.now() - started >= 200, `closed ${Date.now() - started} ms after the last publish, not before the idle timeout`);
+});
