@@ -282,7 +282,7 @@ function flushDirty(): void {
     sharing = false;
     lastParts = null;
     lastJoined = EMPTY;
-    // Emptied whatever happened: the transports of a throwing flush are not held (nor flushed twice).
+    // Emptied even if a flush threw (then, as before this list was reused, the rest of it is not retried).
     list.length = 0;
     spare = list;
   }
