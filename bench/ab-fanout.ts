@@ -6,15 +6,19 @@
  * makes each round's servers see the same state.
  *
  *   node dist/bench/ab-fanout.js [--servers ours,raw,uws] [--build NAME=DIR ...] [--subs 10000]
- *                                [--sizes 16,1024] [--rounds 4] [--ms 2000] [--perf] [--deflate]
+ *                                [--sizes 16,1024] [--rounds 4] [--ms 2000] [--perf] [--perf-keep DIR] [--deflate]
+ *                                [--node-arg FLAG ...]
  *
  * Servers are fanout-peer kinds (ours, uws, ws, raw). `--build NAME=DIR` adds our server from
  * another build (DIR is a `dist` directory, e.g. a copy built from another commit), to compare
  * two states of lib/ in one run. `--perf` samples each server for 3 s of its first size with
  * `perf record -e cpu-clock` (node run with `--perf-basic-prof`) and prints the share of the
- * kernel, V8-compiled JavaScript and Node's native code, and the top JavaScript functions.
- * `--deflate` runs the compressed fan-out: servers with permessage-deflate, subscribers offering
- * `server_no_context_takeover`, JSON-like text (default size 1024; raw has no compressed mode).
+ * kernel, V8-compiled JavaScript and Node's native code, and the top JavaScript functions;
+ * `--perf-keep DIR` keeps each server's perf.data as DIR/NAME.data for `perf report`.
+ * `--node-arg FLAG` passes a flag to node for every server (e.g. `--trace-gc`: the servers
+ * print to this process's stdout). `--deflate` runs the compressed fan-out: servers with
+ * permessage-deflate, subscribers offering `server_no_context_takeover`, JSON-like text
+ * (default size 1024; raw has no compressed mode).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -28,7 +32,10 @@ const DEFLATE = argv.includes('--deflate');
 const SIZES = opt('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
 const ROUNDS = Number(opt('rounds', '4'));
 const MS = Number(opt('ms', '2000'));
-const PERF = argv.includes('--perf');
+const PERF_KEEP = opt('perf-keep', '');
+/** Extra node flags for every server (`--node-arg --trace-gc`). */
+const NODE_ARGS = all('node-arg');
+const PERF = argv.includes('--perf') || PERF_KEEP !== '';
 const FD_LIMIT = 65536;
 /** JIT symbols for perf; V8 then also writes a log, kept out of the working directory. */
 const PERF_NODE_ARGS = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=/tmp/rfcws-ab-fanout-v8-${process.pid}.log`];
@@ -44,8 +51,8 @@ async function servers(): Promise<Server[]> {
 }
 
 /** `perf record` of `pid` for `seconds`; the DSO split and the top JavaScript functions. */
-async function perfSample(pid: number, seconds: number): Promise<string> {
-  const out = `/tmp/rfcws-ab-fanout-${pid}.data`;
+async function perfSample(pid: number, seconds: number, name: string): Promise<string> {
+  const out = PERF_KEEP !== '' ? `${PERF_KEEP}/${name}.data` : `/tmp/rfcws-ab-fanout-${pid}.data`;
   const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '2000', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
   await sleep(seconds * 1000);
   rec.kill('SIGINT');
@@ -54,7 +61,7 @@ async function perfSample(pid: number, seconds: number): Promise<string> {
     .split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
   const dso = report('dso').slice(0, 4).map((l) => l.trim().replace(/\s+/g, ' ').replace(/\[JIT\] tid \d+/, 'JIT')).join(', ');
   const js = report('sym').filter((l) => l.includes('JS:')).slice(0, 4).map((l) => l.trim().replace(/\s+/g, ' ').replace(/ file:\/\/\S*\/(lib|bench)\//, ' $1/')).join('; ');
-  rmSync(out, { force: true });
+  if (PERF_KEEP === '') rmSync(out, { force: true });
   return `${dso} | ${js}`;
 }
 
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < list.length; k++) {
       const s = list[(k + r) % list.length]!;
-      const server = s.startChild('fanout-peer.js', { cpu: 0, fdLimit: FD_LIMIT, args: ['server', s.kind, ...(DEFLATE ? ['deflate'] : [])], nodeArgs: PERF && r === 0 ? PERF_NODE_ARGS : [] });
+      const server = s.startChild('fanout-peer.js', { cpu: 0, fdLimit: FD_LIMIT, args: ['server', s.kind, ...(DEFLATE ? ['deflate'] : [])], nodeArgs: [...NODE_ARGS, ...(PERF && r === 0 ? PERF_NODE_ARGS : [])] });
       const client = startChild('fanout-peer.js', { cpu: 1, fdLimit: FD_LIMIT, args: ['client'] });
       try {
         const { port } = await server.ready;
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
           const run = client.request('run', { size, window: 16, warmupMs: 500, durationMs: MS }, 120_000);
           if (PERF && r === 0 && size === SIZES[0]) {
             await sleep(500);
-            s.perf.push(await perfSample(server.cp.pid!, Math.min(3, MS / 1000)));
+            s.perf.push(await perfSample(server.cp.pid!, Math.min(3, MS / 1000), s.name));
           }
           const x = await run;
           const after = await server.request('stats');
