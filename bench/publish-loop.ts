@@ -4,18 +4,26 @@
  * remember what they are handed, so what is counted is topics + WebSocket + Connection per
  * subscriber. `--transport socket`: lib/transport/socket.ts over a stand-in socket whose write()
  * does nothing, so the per-tick flush is counted too, but not Node's Writable or the syscall.
+ * `--transport stream`: lib/transport/socket.ts over a real `node:stream` Duplex whose write
+ * completes at once, so Node's Writable bookkeeping (cork, buffering, callbacks) is counted but
+ * not the syscall: the most repeatable A/B of the transport's write path.
  * `--transport net`: lib/transport/socket.ts over real loopback sockets whose other ends are
  * paused (they never read, so no reader is woken): the whole send path of one process, kernel
  * included, without a second process sharing the machine. Keep publishes × 18 B within the
  * sockets' buffers (about 3000 publishes); needs `ulimit -n` above twice --subs.
  *
- *   node dist/bench/publish-loop.js [--subs 1000] [--publishes 2000] [--warmup 2000] [--transport recording|socket|net]
+ *   node dist/bench/publish-loop.js [--subs 1000] [--publishes 2000] [--warmup 2000] [--size 16]
+ *                                   [--transport recording|socket|stream|net]
+ *
+ * `--size` is the payload in bytes (16 publishes of 1 KiB make a batch above the transport's
+ * small-chunk limit, which takes the large-chunk path).
  *
  * Prints CPU ns per delivery (`process.cpuUsage()` over the measured publishes). For a
  * load-independent count, run it under `valgrind --tool=callgrind` twice with different
  * `--publishes` and divide the difference in instructions (Ir) by the difference in deliveries.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { ServerPubSub } from '../lib/pubsub/pubsub.js';
 import { SocketTransport } from '../lib/transport/socket.js';
 import type { Transport, TransportListener } from '../lib/transport/transport.js';
@@ -67,7 +75,16 @@ class StandInSocket {
   write(_b: Buffer): boolean { return true; }
 }
 
-const mode = process.argv.includes('socket') ? 'socket' : process.argv.includes('net') ? 'net' : 'recording';
+/** A Duplex with no I/O: writes complete synchronously, as a socket's do when the kernel takes them. */
+function nullStream(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_c, _e, cb) { cb(); },
+    writev(_cs, cb) { cb(); },
+  });
+}
+
+const mode = (['socket', 'stream', 'net'] as const).find((m) => process.argv.includes(m)) ?? 'recording';
 
 /** `n` connected loopback pairs: the accepted ends (ours to write) and the dialled ends, paused. */
 async function loopbackPairs(n: number): Promise<Socket[]> {
@@ -93,6 +110,7 @@ const pubsub = new ServerPubSub({}, null, { drop: () => {}, brokerError: () => {
 const transports: Recording[] = [];
 for (let i = 0; i < subs; i++) {
   const transport = mode === 'socket' ? new SocketTransport(new StandInSocket() as unknown as Socket)
+    : mode === 'stream' ? new SocketTransport(nullStream() as unknown as Socket)
     : mode === 'net' ? new SocketTransport(netSockets[i]!) : new Recording();
   if (transport instanceof Recording) transports.push(transport);
   const ws = new WebSocket({
@@ -101,7 +119,7 @@ for (let i = 0; i < subs; i++) {
   });
   ws.subscribe('t');
 }
-const payload = Buffer.alloc(16, 0x61);
+const payload = Buffer.alloc(arg('size', 16), 0x61);
 /** `k` publishes, 16 per tick; at the end of each tick the batch is written and the transports flush (recording ones then let go of what they hold). */
 async function round(k: number): Promise<number> {
   let n = 0;
@@ -120,5 +138,5 @@ const c0 = process.cpuUsage();
 const delivered = await round(publishes);
 const c = process.cpuUsage(c0);
 if (delivered !== publishes * subs) throw new Error(`delivered ${delivered}, expected ${publishes * subs}`);
-console.log(`${subs} subscribers, ${publishes} publishes: ${(((c.user + c.system) * 1e3) / Math.max(1, delivered)).toFixed(1)} ns CPU per delivery`);
+console.log(`${subs} subscribers, ${publishes} publishes of ${payload.length} B (${mode}): ${(((c.user + c.system) * 1e3) / Math.max(1, delivered)).toFixed(1)} ns CPU per delivery`);
 process.exit(0);

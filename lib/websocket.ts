@@ -538,8 +538,8 @@ export class WebSocket
   // ---- internal: events from the protocol core (ConnectionHandler) ------------------
 
   /** @internal */
-  write(chunks: Buffer[]): boolean {
-    return this.transport.write(chunks);
+  write(chunks: Buffer[], shared?: boolean): boolean {
+    return this.transport.write(chunks, shared);
   }
 
   /** @internal Call `cb` once everything written so far has left for the network (not called if the connection closes first). */

@@ -19,8 +19,9 @@ export interface ConnectionHandler {
   /** Bytes to put on the wire, in order. Called synchronously from send/ping/close/receive.
    *  Chunks may reference user buffers (unmasked server frames): write them, don't keep them.
    *  Return false when the transport is above its high-water mark; call `drained()` when it
-   *  falls back (pongs are then collapsed into one, see the class comment). */
-  write(chunks: Buffer[]): boolean | void;
+   *  falls back (pongs are then collapsed into one, see the class comment). `shared`: a frame
+   *  encoded once for many connections (sendEncoded), as for Transport.write. */
+  write(chunks: Buffer[], shared?: boolean): boolean | void;
   /** Optional: write one frame, the same bytes as `write(encodeFrame(b0, payload, masked))`
    *  (lib/protocol/frame-writer.ts), for an owner that encodes frames into its own buffers. */
   writeFrame?(b0: number, payload: Buffer, masked: boolean): boolean | void;
@@ -306,7 +307,7 @@ export class Connection implements FrameSink {
   sendEncoded(frame: EncodedFrame): boolean {
     if (this._closeSent || this.destroyed || this.outOpen || this.maskOut) return false;
     if (frame.chunks !== null && this.qHead === this.queue.length) {
-      if (this.handler.write(frame.chunks) === false) this.blocked = true;
+      if (this.handler.write(frame.chunks, true) === false) this.blocked = true;
       return true;
     }
     const item: OutFrame = { b0: 0, payload: null, size: frame.size, ready: frame.chunks !== null, err: null, cb: undefined, encoded: frame };

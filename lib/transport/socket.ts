@@ -70,15 +70,28 @@ export class SocketTransport implements Transport {
   }
 
   /** Queue chunks for the wire, in order, without concatenating them. */
-  write(chunks: Buffer[]): boolean {
+  write(chunks: Buffer[], shared = false): boolean {
     const socket = this.socket;
     // `writable` is false once the socket ends, errs or is destroyed. It reads only the writable
     // side's state (`destroyed || writableEnded` reads both sides): for a publish to 10,000
     // sockets that is measurably less work per message (bench/RESULTS.md, round seven).
     if (this.closed || !socket.writable) return true;
-    if (!this.scheduled) schedule(this);
+    let i = 0;
+    if (!this.scheduled) {
+      schedule(this);
+      // Nothing is gathered or corked before a tick's first write. A publish's large first chunk
+      // goes straight to the socket: for a batch written to each of thousands of subscribers, a
+      // cork held for it alone is the stream buffering it and releasing it at the flush, about
+      // 1 µs per subscriber (bench/RESULTS.md, round seven). Other large writes still wait for the
+      // tick, so send() reports them as queued until then.
+      const first = chunks[0];
+      if (shared && first !== undefined && first.length > SMALL_CHUNK) {
+        socket.write(first);
+        i = 1;
+      }
+    }
     if (this.runSlab !== null) this.endRun();
-    for (let i = 0; i < chunks.length; i++) {
+    for (; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       if (chunk.length <= SMALL_CHUNK) {
         this.addSmall(chunk);

@@ -42,8 +42,10 @@ export interface Transport {
    * Queue chunks for the wire, in order, without keeping references after
    * they are written. Returns false once the buffered bytes are at or above
    * the transport's high-water mark; `onDrain` follows when they fall back.
+   * `shared`: the chunks are a publish's frames, written to every subscriber in one pass; a
+   * transport may hand them on at once instead of holding them for the end of the tick.
    */
-  write(chunks: Buffer[]): boolean;
+  write(chunks: Buffer[], shared?: boolean): boolean;
   /**
    * Optional: write one frame, the same bytes as `write(encodeFrame(b0, payload, masked))`,
    * for a transport that can encode small frames straight into its write batch.

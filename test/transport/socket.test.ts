@@ -32,6 +32,24 @@ t.test('writes of one tick on many transports are held, then all leave on the ne
   t.same(ps[0]!.got().subarray(expected[0]!.length), bytes(5, 0x7a));
 });
 
+t.test("a publish's large first chunk of a tick goes to the socket at once; what follows in the tick still leaves after it, in order", async (t) => {
+  const [p] = await pairs(t, 1);
+  const batch = bytes(5_000, 0x62);
+  const small = bytes(7, 0x73);
+  const large = bytes(6_000, 0x6c);
+  p!.transport.write([batch], true);
+  t.equal(p!.transport.writableLength, 0, 'not held for the tick: the kernel took it');
+  p!.transport.write([small]);
+  p!.transport.write([large]);
+  t.equal(p!.transport.writableLength, 6_007, 'later writes of the tick are held as before');
+  // Shared only for the tick's first write: a second shared chunk waits behind the held ones.
+  p!.transport.write([batch], true);
+  t.equal(p!.transport.writableLength, 11_007, 'a shared chunk after others waits in order');
+  const expected = Buffer.concat([batch, small, large, batch]);
+  await until(() => p!.got().length >= expected.length);
+  t.same(p!.got(), expected, 'exact bytes in write order');
+});
+
 t.test('only small frames: they leave as one write on the next tick; end() in the same tick sends them before the FIN', async (t) => {
   const [p] = await pairs(t, 1);
   const parts = [bytes(3, 1), bytes(4, 2), bytes(5, 3)];
