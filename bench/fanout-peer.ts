@@ -17,12 +17,18 @@
  * compressed frame's length from the first delivery (the server compresses every publish of the
  * same payload to the same bytes). raw has no compressed mode.
  *
+ * `cohost <name,name,...> [deflate]` starts several of these servers in one process (one port
+ * each, reported as `ports` by name), for bench/ab-fanout-cohost.ts. A name is a kind, or
+ * `NAME=DIR`: ours from the build in DIR (a `dist` directory).
+ *
  * For `--only fanout-cross` (bench/fanout-cross.ts): `server ours <broker>` gives our server a
  * ClusterBroker (`cluster`, the bench process relays) or a RedisBroker (`redis://...`); the client
  * spreads its subscribers over several servers (`ports`) and `latency` times single messages from
  * the publisher's write to each subscriber's read.
  */
 import net from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { BENCH_MASK, OP_TEXT, buildFrame, headerLength, jsonish, makePayload, upgradeRequest } from './frames.js';
 import { startRawFanout } from './fanout-raw.js';
@@ -46,9 +52,10 @@ async function makeBroker(lib: any, spec: string | undefined): Promise<unknown> 
   return new lib.RedisBroker({ publisher, subscriber });
 }
 
-async function startServer(kind: string, brokerSpec: string | undefined, deflate: boolean): Promise<number> {
+/** `libDir`: ours from another build (a `dist` directory), beside this one's (cohost). */
+async function startServer(kind: string, brokerSpec: string | undefined, deflate: boolean, libDir?: string): Promise<number> {
   if (kind === 'ours') {
-    const lib = await importLib('index.js');
+    const lib = libDir === undefined ? await importLib('index.js') : await import(pathToFileURL(join(libDir, 'lib', 'index.js')).href);
     const broker = await makeBroker(lib, brokerSpec);
     const server = new lib.WebSocketServer({
       host: HOST, port: 0, keepAliveInterval: 0, backlog: 4096, broker, perMessageDeflate: deflate ? { threshold: DEFLATE_THRESHOLD } : false,
@@ -251,11 +258,26 @@ async function latency({ size, count }: { size: number; count: number }) {
   return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), samples: k };
 }
 
-if (role === 'server') {
+/** The server process's CPU time so far (the parent divides the difference over a run by its deliveries). */
+function serverStats(): { cpuUs: number; t: number } {
+  const c = process.cpuUsage();
+  return { cpuUs: c.user + c.system, t: Date.now() };
+}
+
+if (role === 'cohost') {
+  // cohost <name,name,...> [deflate]: several servers in this one process (bench/ab-fanout-cohost.ts).
+  const deflate = process.argv.includes('deflate');
+  const ports: Record<string, number> = {};
+  for (const name of (process.argv[3] ?? 'ours').split(',')) {
+    const [label, dir] = name.split('=') as [string, string | undefined];
+    ports[label] = await startServer(dir === undefined ? name : 'ours', undefined, deflate, dir);
+  }
+  serveParent({ stats: serverStats }, { ports });
+} else if (role === 'server') {
   // server <kind> [broker] [deflate]
   const extra = process.argv.slice(4);
   const port = await startServer(process.argv[3] ?? 'ours', extra.find((a) => a !== 'deflate'), extra.includes('deflate'));
-  serveParent({ stats: () => { const c = process.cpuUsage(); return { cpuUs: c.user + c.system, t: Date.now() }; } }, { port });
+  serveParent({ stats: serverStats }, { port });
 } else {
   serveParent({ open: openAll, run, latency, closeAll: () => { for (const s of [...subs, publisher]) s?.destroy(); subs.length = 0; return 0; } });
 }
