@@ -13,20 +13,19 @@
  * `server_no_context_takeover`. `--build NAME=DIR` adds our echo server from another build (DIR is
  * a `dist` directory, e.g. one built from another commit), to compare two states of lib/ in one run.
  */
-import { buildStarter, commandLine, echoServerPeer, fmtNum, mdTable, median, startChild, type Child } from './util.js';
+import { buildStarter, commandLine, echoServerPeer, fmtNum, mdTable, median, option, options, startChild, type Child } from './util.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const SERVERS = opt('servers', 'ours,ws+bufferutil').split(',');
-const SIZE = Number(opt('size', String(1 << 20)));
+const SERVERS = option('servers', 'ours,ws+bufferutil').split(',');
+const SIZE = Number(option('size', String(1 << 20)));
 const TEXT = !argv.includes('--binary') && SIZE <= 1024;
-const CONNS = Number(opt('conns', '1'));
-const INFLIGHT = Number(opt('inflight', '32'));
-const PAIRS = Number(opt('pairs', '5'));
-const MS = Number(opt('ms', '1500'));
-const DEFLATE = opt('deflate', '');
+const CONNS = Number(option('conns', '1'));
+const INFLIGHT = Number(option('inflight', '32'));
+const PAIRS = Number(option('pairs', '5'));
+const MS = Number(option('ms', '1500'));
+const DEFLATE = option('deflate', '');
 if (DEFLATE !== '' && DEFLATE !== 'takeover' && DEFLATE !== 'none') throw new Error('--deflate is takeover or none');
-const BUILDS = argv.flatMap((a, i) => (a === '--build' && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
+const BUILDS = options('build');
 
 async function main(): Promise<void> {
   const servers: { name: string; child: Child; port: number; rate: number[]; cpu: number[] }[] = [];

@@ -20,31 +20,29 @@
  * raw's module state allows one raw server per process; a server kind appears once.
  */
 import { execFileSync } from 'node:child_process';
-import { commandLine, fmtNum, mdTable, median, startChild, type Child } from './util.js';
+import { commandLine, fmtNum, mdTable, median, option, options, startChild, type Child } from './util.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
 const DEFLATE = argv.includes('--deflate');
-/** raw net has no compressed mode. */
-const all = (n: string): string[] => argv.flatMap((a, i) => (a === `--${n}` && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
-/** Server kinds, then `--build NAME=DIR` (ours from another build) as NAME=DIR. */
-const KINDS = [...opt('servers', DEFLATE ? 'ours,uws' : 'ours,uws,raw').split(',').filter(Boolean), ...all('build')];
+/** Server kinds (raw net has no compressed mode), then `--build NAME=DIR` (ours from another build) as NAME=DIR. */
+const KINDS = [...option('servers', DEFLATE ? 'ours,uws' : 'ours,uws,raw').split(',').filter(Boolean), ...options('build')];
 /** The one server process holds every server's sockets: the hard fd limit caps the subscribers each. */
 const HARD_FDS = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536;
-const SUBS = Number(opt('subs', String(Math.min(10_000, Math.floor((HARD_FDS - 500) / KINDS.length / 100) * 100))));
-const SIZES = opt('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
-const ROUNDS = Number(opt('rounds', '10'));
-const MS = Number(opt('ms', '1500'));
-const WARMUP = Number(opt('warmup', '300'));
+const SUBS = Number(option('subs', String(Math.min(10_000, Math.floor((HARD_FDS - 500) / KINDS.length / 100) * 100))));
+const SIZES = option('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
+const ROUNDS = Number(option('rounds', '10'));
+const MS = Number(option('ms', '1500'));
+const WARMUP = Number(option('warmup', '300'));
 const FD_LIMIT = 65536;
 
-interface Row { kind: string; name: string; client: Child; rate: Map<number, number[]>; cpu: Map<number, number[]> }
+interface Row { name: string; client: Child; rate: Map<number, number[]>; cpu: Map<number, number[]> }
 
-/** A run that lost deliveries or stalled counts as NaN: left out of medians and of its round's ratio. */
-const valid = (xs: number[]): number[] => xs.filter((x) => !Number.isNaN(x));
-const med = (xs: number[]): number => median(valid(xs));
+/**
+ * The median and range of the per-round ratios xs/ys. A run that lost deliveries or stalled is
+ * NaN, so its round has no ratio (and `median` leaves it out of a server's own median too).
+ */
 const ratioCell = (xs: number[], ys: number[]): string => {
-  const r = valid(xs.map((x, i) => x / ys[i]!)).sort((a, b) => a - b);
+  const r = xs.map((x, i) => x / ys[i]!).filter(Number.isFinite).sort((a, b) => a - b);
   if (r.length === 0) return 'no valid round';
   return `${median(r).toFixed(3)}x (${r[0]!.toFixed(2)}-${r[r.length - 1]!.toFixed(2)}; ${r.length} rounds)`;
 };
@@ -53,7 +51,7 @@ async function main(): Promise<void> {
   if (new Set(KINDS).size !== KINDS.length) throw new Error('--servers: each kind once');
   if (SUBS * KINDS.length + 500 > HARD_FDS) throw new Error(`--subs ${SUBS} x ${KINDS.length} servers do not fit the hard fd limit (${HARD_FDS})`);
   const server = startChild('fanout-peer.js', { cpu: 0, fdLimit: FD_LIMIT, args: ['cohost', KINDS.join(','), ...(DEFLATE ? ['deflate'] : [])] });
-  const rows: Row[] = KINDS.map((kind) => ({ kind, name: kind.split('=')[0]!, client: startChild('fanout-peer.js', { cpu: 1, fdLimit: FD_LIMIT, args: ['client'] }), rate: new Map(), cpu: new Map() }));
+  const rows: Row[] = KINDS.map((kind) => ({ name: kind.split('=')[0]!, client: startChild('fanout-peer.js', { cpu: 1, fdLimit: FD_LIMIT, args: ['client'] }), rate: new Map(), cpu: new Map() }));
   try {
     const { ports } = (await server.ready) as { ports: Record<string, number> };
     for (const row of rows) {
@@ -85,8 +83,8 @@ async function main(): Promise<void> {
     console.log(mdTable(
       ['server', 'deliveries/s (median)', `deliveries/s, ${base.name}/server per round: median (range)`, 'server CPU µs/delivery (median)', `CPU per delivery, server/${base.name} per round: median (range)`],
       rows.map((row) => [
-        row.name, fmtNum(med(row.rate.get(size)!)), row === base ? '—' : ratioCell(base.rate.get(size)!, row.rate.get(size)!),
-        med(row.cpu.get(size)!).toFixed(3), row === base ? '—' : ratioCell(row.cpu.get(size)!, base.cpu.get(size)!),
+        row.name, fmtNum(median(row.rate.get(size)!)), row === base ? '—' : ratioCell(base.rate.get(size)!, row.rate.get(size)!),
+        median(row.cpu.get(size)!).toFixed(3), row === base ? '—' : ratioCell(row.cpu.get(size)!, base.cpu.get(size)!),
       ])));
     console.log('');
   }

@@ -22,19 +22,17 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { buildStarter, commandLine, fmtNum, mdTable, median, sleep, startChild } from './util.js';
+import { buildStarter, commandLine, fmtNum, mdTable, median, option, options, sleep, startChild } from './util.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const all = (n: string): string[] => argv.flatMap((a, i) => (a === `--${n}` && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
-const SUBS = Number(opt('subs', '10000'));
+const SUBS = Number(option('subs', '10000'));
 const DEFLATE = argv.includes('--deflate');
-const SIZES = opt('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
-const ROUNDS = Number(opt('rounds', '4'));
-const MS = Number(opt('ms', '2000'));
-const PERF_KEEP = opt('perf-keep', '');
+const SIZES = option('sizes', DEFLATE ? '1024' : '16,1024').split(',').map(Number);
+const ROUNDS = Number(option('rounds', '4'));
+const MS = Number(option('ms', '2000'));
+const PERF_KEEP = option('perf-keep', '');
 /** Extra node flags for every server (`--node-arg --trace-gc`). */
-const NODE_ARGS = all('node-arg');
+const NODE_ARGS = options('node-arg');
 const PERF = argv.includes('--perf') || PERF_KEEP !== '';
 const FD_LIMIT = 65536;
 /** JIT symbols for perf; V8 then also writes a log, kept out of the working directory. */
@@ -43,8 +41,8 @@ const PERF_NODE_ARGS = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logf
 interface Server { name: string; kind: string; startChild: typeof startChild; rate: Map<number, number[]>; cpu: Map<number, number[]>; perf: string[] }
 
 async function servers(): Promise<Server[]> {
-  const list: Server[] = opt('servers', 'ours,raw').split(',').filter(Boolean).map((kind) => ({ name: kind, kind, startChild, rate: new Map(), cpu: new Map(), perf: [] }));
-  for (const { name, start } of await Promise.all(all('build').map(buildStarter))) {
+  const list: Server[] = option('servers', 'ours,raw').split(',').filter(Boolean).map((kind) => ({ name: kind, kind, startChild, rate: new Map(), cpu: new Map(), perf: [] }));
+  for (const { name, start } of await Promise.all(options('build').map(buildStarter))) {
     list.push({ name, kind: 'ours', startChild: start, rate: new Map(), cpu: new Map(), perf: [] });
   }
   return list;

@@ -8,13 +8,12 @@
  *   node dist/bench/capacity.js [--server ours,ws] [--max 100000] [--time 120] [--print]
  */
 import { execFileSync } from 'node:child_process';
-import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, sleep, startChild } from './util.js';
+import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, option, sleep, startChild } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const SERVERS = opt('server', 'ours,ws').split(',');
-const WANT = Number(opt('max', '100000'));
+const SERVERS = option('server', 'ours,ws').split(',');
+const WANT = Number(option('max', '100000'));
 /** The most a shell here may set: root raises the hard limit where allowed (EPERM in some sandboxes). */
 const HARD = (() => {
   try {
@@ -23,7 +22,7 @@ const HARD = (() => {
 })();
 /** Every connection costs the server one fd; keep some for the listeners, pipes and stdio. */
 const MAX = Math.min(WANT, HARD - 100);
-const TIME_S = Math.min(900, Number(opt('time', '120')));
+const TIME_S = Math.min(900, Number(option('time', '120')));
 const PRINT = argv.includes('--print');
 const FD = Math.min(MAX + 2000, HARD);
 

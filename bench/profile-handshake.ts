@@ -10,14 +10,12 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildNativeGenerator } from './handshake-native.js';
 import { HANDSHAKE_PARALLEL } from './handshake-rate.js';
-import { echoServerPeer, fmtNum, mdTable, startChild } from './util.js';
+import { echoServerPeer, fmtNum, mdTable, option, startChild } from './util.js';
 
-const argv = process.argv.slice(2);
-const opt = (n: string, d: string): string => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const SERVER = opt('server', 'ours');
-const SECONDS = Math.min(60, Number(opt('seconds', '5')));
-const TOP = Number(opt('top', '20'));
-const DIR = opt('dir', '/tmp/rfcws-hsprof');
+const SERVER = option('server', 'ours');
+const SECONDS = Math.min(60, Number(option('seconds', '5')));
+const TOP = Number(option('top', '20'));
+const DIR = option('dir', '/tmp/rfcws-hsprof');
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
 

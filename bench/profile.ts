@@ -9,22 +9,21 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandLine, echoServerPeer, fmtNum, mdTable, startChild } from './util.js';
+import { commandLine, echoServerPeer, fmtNum, mdTable, option, startChild } from './util.js';
 import { RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const SERVER = opt('server', 'ours');
-const SIZE = Number(opt('size', '16'));
+const SERVER = option('server', 'ours');
+const SIZE = Number(option('size', '16'));
 const TEXT = argv.includes('--text');
-const CONNS = Number(opt('conns', '64'));
-const INFLIGHT = Number(opt('inflight', '32'));
-const SECONDS = Math.min(60, Number(opt('seconds', '5')));
-const TOP = Number(opt('top', '25'));
-const DIR = opt('dir', '/tmp/rfcws-prof');
+const CONNS = Number(option('conns', '64'));
+const INFLIGHT = Number(option('inflight', '32'));
+const SECONDS = Math.min(60, Number(option('seconds', '5')));
+const TOP = Number(option('top', '25'));
+const DIR = option('dir', '/tmp/rfcws-prof');
 const DEFLATE = argv.includes('--deflate');
 /** Profile the opening handshake instead: open and reset this many connections, three times. */
-const HANDSHAKES = Number(opt('handshakes', '0'));
+const HANDSHAKES = Number(option('handshakes', '0'));
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 

@@ -7,15 +7,14 @@
  *
  *   node dist/bench/soak.js [--server ours|ws|uws] [--duration 60] [--workers 200] [--messages 4] [--print]
  */
-import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, sleep, startChild } from './util.js';
+import { commandLine, describeEnv, echoServerPeer, fmtNum, mdTable, option, sleep, startChild } from './util.js';
 import { envLines, RESULTS_FILE, upsertSection } from './results.js';
 
 const argv = process.argv.slice(2);
-const opt = (n: string, d: string) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1]! : d; };
-const SERVER = opt('server', 'ours');
-const DURATION_S = Math.min(3600, Number(opt('duration', '60')));
-const WORKERS = Number(opt('workers', '200'));
-const MESSAGES = Number(opt('messages', '4'));
+const SERVER = option('server', 'ours');
+const DURATION_S = Math.min(3600, Number(option('duration', '60')));
+const WORKERS = Number(option('workers', '200'));
+const MESSAGES = Number(option('messages', '4'));
 const PRINT = argv.includes('--print');
 const FD = 65536;
 

@@ -24,6 +24,20 @@ function findRoot(from: string): string {
   return process.cwd();
 }
 
+// ---------------------------------------------------------------- command line
+
+/** The value after `--name` on the command line, or `dflt`. */
+export function option(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`, 2);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+
+/** The values of a repeatable `--name value` (e.g. `--build A=DIR --build B=DIR`), in order. */
+export function options(name: string): string[] {
+  const argv = process.argv;
+  return argv.flatMap((a, i) => (i >= 2 && a === `--${name}` && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
+}
+
 // ---------------------------------------------------------------- statistics
 
 /** Median of the finite values (failed runs are NaN). */
